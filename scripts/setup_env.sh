@@ -45,7 +45,7 @@ else
   # downgrade just for this build, then restore.
   "${pip[@]}" install "setuptools<70" wheel ninja
   MMCV_WITH_OPS=1 FORCE_CUDA=0 "${pip[@]}" install --no-build-isolation "${find_links[@]}" "$mmcv_req"
-  "${pip[@]}" install "setuptools>=77.0.3"
+  "${pip[@]}" install "setuptools>=77.0.3,<81"
 fi
 
 "${pip[@]}" install -r "$repo/requirements-dev.txt"
