@@ -1,0 +1,82 @@
+"""Every config file loads, builds, and runs one loss and one predict step."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from conftest import CONFIGS, SHAPES_ROOT_CONFIG
+
+CONFIG_FILES = sorted(p for p in glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True)
+                      if '_base_' not in p.split(osp.sep))
+
+
+def _null_init_cfg(cfg):
+    """Recursively drop pretrained-weight init (nothing can be downloaded here)."""
+    if isinstance(cfg, dict):
+        if cfg.get('init_cfg', None) is not None and 'Pretrained' in str(cfg['init_cfg']):
+            cfg['init_cfg'] = None
+        for v in cfg.values():
+            _null_init_cfg(v)
+    elif isinstance(cfg, (list, tuple)):
+        for v in cfg:
+            _null_init_cfg(v)
+
+
+def test_there_are_configs():
+    assert len(CONFIG_FILES) >= 1
+    assert SHAPES_ROOT_CONFIG in CONFIG_FILES
+
+
+@pytest.mark.parametrize('path', CONFIG_FILES, ids=lambda p: osp.relpath(p, CONFIGS))
+def test_config_builds_and_steps(path):
+    import owp  # noqa: F401  (what custom_imports does)
+    from mmdet.registry import MODELS
+    from mmdet.testing import demo_mm_inputs
+
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports['imports'] == ['owp']
+    assert cfg.model.bbox_head.num_classes == len(cfg.train_dataloader.dataset.metainfo.classes)
+    _null_init_cfg(cfg.model)
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    num_classes = cfg.model.bbox_head.num_classes
+    packed = demo_mm_inputs(batch_size=1, image_shapes=[(3, 96, 96)], num_items=[3],
+                            num_classes=num_classes)
+    model.train()
+    data = model.data_preprocessor(packed, True)
+    losses = model.loss(**data)
+    total = sum(v.sum() for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    total.backward()
+    model.eval()
+    with torch.no_grad():
+        data = model.data_preprocessor(packed, False)
+        results = model.predict(**data)
+    assert len(results) == 1
+    pred = results[0].pred_instances
+    assert pred.bboxes.shape[1] == 4
+    assert len(pred) <= cfg.model.test_cfg.max_per_img
+
+
+def test_shapes_config_classes_match_the_split():
+    from owp.datasets.splits import SHAPES_BASE_CLASSES, SHAPES_NOVEL_CLASSES
+    cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
+    assert tuple(cfg.base_classes) == tuple(SHAPES_BASE_CLASSES)
+    assert tuple(cfg.novel_classes) == tuple(SHAPES_NOVEL_CLASSES)
+    assert cfg.train_dataloader.dataset.metainfo.classes == cfg.base_classes
+
+
+def test_missing_dataset_path_names_the_path(tmp_path):
+    import owp  # noqa: F401
+    from mmdet.registry import DATASETS
+    cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
+    init_default_scope('mmdet')
+    missing = str(tmp_path / 'no-such-dir') + '/'
+    cfg.train_dataloader.dataset.data_root = missing
+    with pytest.raises(FileNotFoundError, match='no-such-dir'):
+        DATASETS.build(cfg.train_dataloader.dataset)
