@@ -13,3 +13,4 @@ from . import datasets  # noqa: F401,E402
 from . import evaluation  # noqa: F401,E402
 from . import models  # noqa: F401,E402
 from . import analysis  # noqa: F401,E402
+from . import utils  # noqa: F401,E402

@@ -35,14 +35,13 @@ def tiny_shapes(tmp_path_factory):
 
 
 def point_config_at(cfg, data_root, work_dir=None, max_iters=None):
-    """Point a shapes config's datasets and evaluators at ``data_root`` (in place)."""
+    """Point a shapes config at ``data_root`` with tiny loaders (in place)."""
+    from owp.utils import set_data_root
+    set_data_root(cfg, data_root)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[key].dataset.data_root = data_root
         cfg[key].num_workers = 0
         cfg[key].persistent_workers = False
         cfg[key].batch_size = 2
-    for key in ('val_evaluator', 'test_evaluator'):
-        cfg[key].ann_file = data_root + 'annotations/instances_val.json'
     if work_dir is not None:
         cfg.work_dir = str(work_dir)
     if max_iters is not None:
@@ -51,12 +50,12 @@ def point_config_at(cfg, data_root, work_dir=None, max_iters=None):
     return cfg
 
 
-def cfg_options_for(data_root):
-    """The same as :func:`point_config_at`, as ``--cfg-options`` words."""
-    opts = []
+def cfg_options_for(config_path, data_root):
+    """:func:`point_config_at` (without iterations) as ``--cfg-options`` words."""
+    from mmengine.config import Config
+    from owp.utils import data_root_cfg_options
+    opts = data_root_cfg_options(Config.fromfile(config_path), data_root)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [f'{key}.dataset.data_root={data_root}', f'{key}.num_workers=0',
-                 f'{key}.persistent_workers=False', f'{key}.batch_size=2']
-    for key in ('val_evaluator', 'test_evaluator'):
-        opts.append(f'{key}.ann_file={data_root}annotations/instances_val.json')
+        opts += [f'{key}.num_workers=0', f'{key}.persistent_workers=False',
+                 f'{key}.batch_size=2']
     return opts

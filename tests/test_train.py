@@ -20,7 +20,7 @@ def test_mim_train_two_iterations(tiny_shapes, tmp_path):
     cmd = [mim, 'train', 'mmdet', SHAPES_ROOT_CONFIG, '--work-dir', str(work_dir),
            '--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
            'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
-           *cfg_options_for(tiny_shapes)]
+           *cfg_options_for(SHAPES_ROOT_CONFIG, tiny_shapes)]
     env = dict(os.environ, PYTHONWARNINGS='ignore')
     # cwd outside the repo: nothing but the installed package can provide owp.
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
