@@ -1,0 +1,112 @@
+"""owp.analysis: score dumps, tables, histograms, and the score-distribution notebook."""
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.structures import InstanceData
+
+from owp.analysis import (OWPScoreDump, box_iou_xyxy, load_score_dump, plot_score_histograms,
+                          proposal_groups, recall_table, to_markdown)
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def test_box_iou_matches_hand_values():
+    a = np.array([[0, 0, 10, 10], [0, 0, 0, 0]], float)
+    b = np.array([[5, 5, 15, 15], [0, 0, 10, 10]], float)
+    iou = box_iou_xyxy(a, b)
+    assert iou.shape == (2, 2)
+    assert iou[0, 0] == pytest.approx(25 / 175)
+    assert iou[0, 1] == 1.0
+    assert (iou[1] == 0).all()  # degenerate box: no NaN
+
+
+def _write_ann(path):
+    coco = dict(
+        images=[dict(id=1, width=100, height=100, file_name='a.jpg'),
+                dict(id=2, width=100, height=100, file_name='b.jpg')],
+        annotations=[
+            dict(id=1, image_id=1, category_id=1, bbox=[0, 0, 20, 20], area=400, iscrowd=0),
+            dict(id=2, image_id=1, category_id=2, bbox=[50, 50, 30, 30], area=900, iscrowd=0),
+            dict(id=3, image_id=2, category_id=2, bbox=[10, 10, 10, 10], area=100, iscrowd=1),
+        ],
+        categories=[dict(id=1, name='cat'), dict(id=2, name='zebra')])
+    with open(path, 'w') as f:
+        json.dump(coco, f)
+
+
+def _dump(tmp_path, out_name='run/eval_iou/scores.npz'):
+    ann = tmp_path / 'ann.json'
+    _write_ann(ann)
+    out = tmp_path / out_name
+    metric = OWPScoreDump(ann_file=str(ann), out_file=str(out))
+    metric.dataset_meta = dict(classes=('cat', ))
+    p1 = InstanceData(bboxes=torch.tensor([[0., 0, 20, 20], [50, 50, 80, 80], [90, 90, 99, 99]]),
+                      scores=torch.tensor([.9, .8, .1]), labels=torch.zeros(3, dtype=torch.long),
+                      iou=torch.tensor([.7, .6, .2]))
+    p2 = InstanceData(bboxes=torch.tensor([[10., 10, 20, 20]]), scores=torch.tensor([.5]),
+                      labels=torch.zeros(1, dtype=torch.long), iou=torch.tensor([.4]))
+    metric.process({}, [dict(img_id=1, pred_instances=p1), dict(img_id=2, pred_instances=p2)])
+    res = metric.compute_metrics(metric.results)
+    return out, res
+
+
+def test_score_dump_labels_proposals_by_split(tmp_path):
+    out, res = _dump(tmp_path)
+    assert res['num_proposals'] == 4
+    d = load_score_dump(str(out))
+    np.testing.assert_allclose(d['score'], [.9, .8, .1, .5])
+    np.testing.assert_allclose(d['iou'], [.7, .6, .2, .4])
+    assert 'centerness' not in d  # only components the head attached
+    np.testing.assert_allclose(d['base_iou'], [1, 0, 0, 0])
+    np.testing.assert_allclose(d['novel_iou'], [0, 1, 0, 0])  # the crowd box is not a target
+    g = proposal_groups(d)
+    assert g['base object'].tolist() == [True, False, False, False]
+    assert g['novel object'].tolist() == [False, True, False, False]
+    assert g['background'].tolist() == [False, False, True, True]
+
+
+def test_score_dump_rejects_unknown_base_class(tmp_path):
+    ann = tmp_path / 'ann.json'
+    _write_ann(ann)
+    metric = OWPScoreDump(ann_file=str(ann), out_file=str(tmp_path / 'x.npz'),
+                          base_classes=['dog'])
+    with pytest.raises(ValueError, match='dog'):
+        metric.compute_metrics([])
+
+
+def test_recall_table_and_markdown():
+    rows = [dict(experiment='a', score='iou', metrics={'novel/AR@100': 0.25, 'base/AR@100': .5})]
+    df = recall_table(rows, ['novel/AR@100', 'base/AR@100'])
+    assert df.loc[0, 'novel/AR@100'] == 25.0
+    md = to_markdown(df)
+    assert md.splitlines()[2] == '| a | iou | 25.00 | 50.00 |'
+    with pytest.raises(KeyError, match='novel/AR@10'):
+        recall_table(rows, ['novel/AR@10'])
+
+
+def test_histogram_png(tmp_path):
+    out, _ = _dump(tmp_path)
+    d = load_score_dump(str(out))
+    png = plot_score_histograms({'a': d, 'b': d}, str(tmp_path / 'h.png'))
+    with open(png, 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+def test_score_distribution_notebook_runs(tmp_path):
+    nbformat = pytest.importorskip('nbformat')
+    from nbconvert.preprocessors import ExecutePreprocessor
+    _dump(tmp_path, 'run-a/eval_iou/scores.npz')
+    _dump(tmp_path, 'run-b/eval_logitsxcenterness/scores.npz')
+    nb = nbformat.read(osp.join(REPO, 'analysis', 'score_distributions.ipynb'), as_version=4)
+    os.environ['OWP_RUNS_DIR'] = str(tmp_path)
+    try:
+        ExecutePreprocessor(timeout=120, kernel_name='python3').preprocess(
+            nb, {'metadata': {'path': str(tmp_path)}})
+    finally:
+        del os.environ['OWP_RUNS_DIR']
+    assert (tmp_path / 'score_hist.png').is_file()
+    assert (tmp_path / 'iou_hist.png').is_file()
