@@ -49,14 +49,14 @@ def test_config_builds_and_steps(path):
                             num_classes=num_classes)
     model.train()
     data = model.data_preprocessor(packed, True)
-    losses = model.loss(**data)
+    losses = model(**data, mode='loss')
     total = sum(v.sum() for k, v in losses.items() if 'loss' in k)
     assert torch.isfinite(total)
     total.backward()
     model.eval()
     with torch.no_grad():
         data = model.data_preprocessor(packed, False)
-        results = model.predict(**data)
+        results = model(**data, mode='predict')
     assert len(results) == 1
     pred = results[0].pred_instances
     assert pred.bboxes.shape[1] == 4

@@ -1,5 +1,5 @@
 # FCOS R50-FPN with the OWP head in its stock-FCOS setting (paper sec. 3.1):
-# centerness objectness, FCOS center sampling, logits*centerness scoring.
+# centerness objectness on FCOS positives, logits*centerness scoring.
 # ImageNet-initialised ResNet-50 (torchvision weights), GN head, 5 levels.
 # `num_classes` is set by the dataset base (one variable: `num_classes`).
 model = dict(
@@ -36,8 +36,12 @@ model = dict(
         feat_channels=256,
         strides=[8, 16, 32, 64, 128],
         norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
+        # FCOS improvements the paper's FCOS uses: center sampling, stride-
+        # normalised boxes, centerness on the regression tower (fig. 1).
         center_sampling=True,
         center_sample_radius=1.5,
+        norm_on_bbox=True,
+        centerness_on_reg=True,
         objectness_branches=('centerness', ),
         objectness_sampling='center',
         loss_cls=dict(

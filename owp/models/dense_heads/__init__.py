@@ -1,1 +1,3 @@
-__all__ = []
+from .owp_fcos_head import OWPFCOSHead
+
+__all__ = ['OWPFCOSHead']

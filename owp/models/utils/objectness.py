@@ -1,0 +1,160 @@
+"""The math of OWP objectness, as small pure tensor functions.
+
+Distances are FCOS ``(left, top, right, bottom)`` tuples from a point to the
+sides of a box; every function here works on flattened points (N = points).
+"""
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+__all__ = ['centerness_target', 'iou_target', 'iou_sampling', 'objectness_train_mask',
+           'unknown_object_mask', 'points_in_boxes', 'combine_scores', 'SCORE_MODES',
+           'OBJECTNESS_SAMPLING']
+
+#: Allowed ``test_cfg.score_mode`` values and the objectness branches they need.
+SCORE_MODES = {
+    'logits*centerness': ('centerness', ),
+    'logits*iou': ('iou', ),
+    'centerness': ('centerness', ),
+    'iou': ('iou', ),
+    'sqrt(centerness*iou)': ('centerness', 'iou'),
+}
+#: Allowed ``objectness_sampling`` values (which points train the objectness branches).
+OBJECTNESS_SAMPLING = ('center', 'inside', 'all')
+
+
+def centerness_target(ltrb: Tensor) -> Tensor:
+    """FCOS centerness (paper eq. 1).
+
+    Args:
+        ltrb: (N, 4) target distances, all > 0 for points inside their box.
+
+    Returns:
+        Tensor: (N,) sqrt(min(l,r)/max(l,r) * min(t,b)/max(t,b)); 0 where a
+        distance is <= 0 (points outside any box), never NaN.
+    """
+    lr, tb = ltrb[:, [0, 2]], ltrb[:, [1, 3]]
+    valid = (ltrb > 0).all(dim=1)
+    ratio = (lr.min(1)[0] / lr.max(1)[0].clamp(min=1e-6)) * \
+        (tb.min(1)[0] / tb.max(1)[0].clamp(min=1e-6))
+    return torch.where(valid, ratio.clamp(min=0).sqrt(), ratio.new_zeros(()))
+
+
+def iou_target(pred_ltrb: Tensor, target_ltrb: Tensor) -> Tensor:
+    """IoU of a predicted and a target box that share a point (paper eq. 2).
+
+    I = (min(l,l*) + min(r,r*)) * (min(t,t*) + min(b,b*)),
+    U = (l*+r*)(t*+b*) + (l+r)(t+b) - I.
+
+    Args:
+        pred_ltrb: (N, 4) predicted distances (negative values are clamped to 0).
+        target_ltrb: (N, 4) target distances (same units as ``pred_ltrb``).
+
+    Returns:
+        Tensor: (N,) IoU in [0, 1]; 0 for degenerate boxes, never NaN.
+    """
+    pred = pred_ltrb.clamp(min=0)
+    tgt = target_ltrb.clamp(min=0)
+    w_i = torch.min(pred[:, 0], tgt[:, 0]) + torch.min(pred[:, 2], tgt[:, 2])
+    h_i = torch.min(pred[:, 1], tgt[:, 1]) + torch.min(pred[:, 3], tgt[:, 3])
+    inter = w_i * h_i
+    area_p = (pred[:, 0] + pred[:, 2]) * (pred[:, 1] + pred[:, 3])
+    area_t = (tgt[:, 0] + tgt[:, 2]) * (tgt[:, 1] + tgt[:, 3])
+    union = area_p + area_t - inter
+    return torch.where(union > 0, inter / union.clamp(min=1e-6), inter.new_zeros(()))
+
+
+def iou_sampling(targets: Tensor, thr: Optional[float]) -> Tensor:
+    """IoU sampling (paper sec. 3.2): targets below ``thr`` become 0 (hard negatives).
+
+    Args:
+        targets: (N,) objectness targets in [0, 1].
+        thr: Threshold; ``None`` returns ``targets`` unchanged.
+
+    Returns:
+        Tensor: (N,) targets.
+    """
+    if thr is None:
+        return targets
+    return torch.where(targets < thr, targets.new_zeros(()), targets)
+
+
+def objectness_train_mask(sampling: str, center_pos: Tensor, inside_pos: Tensor) -> Tensor:
+    """Which points train the objectness branches.
+
+    Args:
+        sampling: 'center' (FCOS positives after center sampling), 'inside'
+            (every point inside a box within its level's range) or 'all'.
+        center_pos: (N,) bool, FCOS positives (center sampling as configured).
+        inside_pos: (N,) bool, points inside a box within their level's range.
+
+    Returns:
+        Tensor: (N,) bool mask of points that enter the objectness loss.
+    """
+    if sampling == 'center':
+        return center_pos
+    if sampling == 'inside':
+        return inside_pos
+    if sampling == 'all':
+        return torch.ones_like(center_pos)
+    raise ValueError(f'objectness_sampling must be one of {OBJECTNESS_SAMPLING}, '
+                     f'got {sampling!r}')
+
+
+def unknown_object_mask(objectness_logits: Tensor, is_background: Tensor, thr: float) -> Tensor:
+    """Unknown-object masking (paper sec. 3.3): background points that look like objects.
+
+    Args:
+        objectness_logits: (N,) predicted objectness logits (detached here).
+        is_background: (N,) bool, points labelled background.
+        thr: Objectness probability above which a background point is masked.
+
+    Returns:
+        Tensor: (N,) bool, True for points to drop from the classification loss.
+    """
+    return is_background & (objectness_logits.detach().sigmoid() > thr)
+
+
+def points_in_boxes(points: Tensor, boxes: Tensor) -> Tensor:
+    """Points strictly inside any of the boxes (unknown-area masking, appendix A).
+
+    Args:
+        points: (N, 2) xy.
+        boxes: (M, 4) xyxy.
+
+    Returns:
+        Tensor: (N,) bool.
+    """
+    if boxes.numel() == 0:
+        return points.new_zeros(points.size(0), dtype=torch.bool)
+    x, y = points[:, 0:1], points[:, 1:2]
+    inside = (x > boxes[:, 0]) & (x < boxes[:, 2]) & (y > boxes[:, 1]) & (y < boxes[:, 3])
+    return inside.any(dim=1)
+
+
+def combine_scores(mode: str, cls_prob: Tensor, centerness: Optional[Tensor],
+                   iou: Optional[Tensor]) -> Tensor:
+    """Proposal scores of a scoring rule (paper sec. 3.2 and 4).
+
+    Args:
+        mode: One of :data:`SCORE_MODES`.
+        cls_prob: (N, C) class probabilities (sigmoid of the logits).
+        centerness: (N,) centerness probability, or None.
+        iou: (N,) IoU probability, or None.
+
+    Returns:
+        Tensor: (N, C) for the class-aware modes ('logits*...'), (N, 1) for the
+        class-agnostic objectness-only modes.
+    """
+    if mode == 'logits*centerness':
+        return cls_prob * centerness[:, None]
+    if mode == 'logits*iou':
+        return cls_prob * iou[:, None]
+    if mode == 'centerness':
+        return centerness[:, None]
+    if mode == 'iou':
+        return iou[:, None]
+    if mode == 'sqrt(centerness*iou)':
+        return (centerness * iou).sqrt()[:, None]
+    raise ValueError(f'score_mode must be one of {list(SCORE_MODES)}, got {mode!r}')
