@@ -1,0 +1,182 @@
+"""Exact, vectorised class-agnostic average recall with COCO's semantics.
+
+Reproduces ``pycocotools.cocoeval.COCOeval`` with ``useCats=0`` for recall:
+
+* proposals of an image are sorted by score (stable: ties keep file order) and
+  cut at k;
+* for each IoU threshold in 0.50:0.05:0.95, proposals in score order each take
+  the unmatched ground-truth box with the highest IoU >= threshold (ties go to
+  the later box in COCO's order: by category id, then file order);
+* crowd boxes and boxes outside the area range are ignored: they are never
+  recall targets, and (for recall) whatever they absorb changes nothing;
+* area ranges use the ground truth's ``area`` field: small [0, 32^2],
+  medium [32^2, 96^2], large [96^2, 1e10], all [0, 1e10];
+* recall = matched targets / targets over all images; AR = its mean over the
+  thresholds; -1 where there is no target (as pycocotools).
+
+Since a greedy match in score order never looks ahead, one pass over the
+largest k gives the matching of every smaller k as well: a target counts for
+AR@k when the rank of the proposal that took it is below k. The pass runs over
+proposal ranks with all images, thresholds and area ranges at once, and only
+over proposals that overlap some target at IoU >= 0.5 (the others can never
+match), so its cost is that of a few hundred numpy operations.
+"""
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+__all__ = ['IOU_THRS', 'AREA_RANGES', 'box_iou_xywh', 'class_agnostic_recall',
+           'greedy_match_ranks']
+
+IOU_THRS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
+AREA_RANGES = {'all': (0 ** 2, 1e5 ** 2), 's': (0 ** 2, 32 ** 2), 'm': (32 ** 2, 96 ** 2),
+               'l': (96 ** 2, 1e5 ** 2)}
+
+
+def box_iou_xywh(dets: np.ndarray, gts: np.ndarray) -> np.ndarray:
+    """IoU as pycocotools computes it for non-crowd boxes, batched.
+
+    Args:
+        dets: (..., D, 4) boxes, xywh.
+        gts: (..., G, 4) boxes, xywh.
+
+    Returns:
+        np.ndarray: (..., D, G) float64 IoU (0 where the union is empty).
+    """
+    d = dets[..., :, None, :].astype(np.float64)
+    g = gts[..., None, :, :].astype(np.float64)
+    iw = np.minimum(d[..., 0] + d[..., 2], g[..., 0] + g[..., 2]) - np.maximum(d[..., 0], g[..., 0])
+    ih = np.minimum(d[..., 1] + d[..., 3], g[..., 1] + g[..., 3]) - np.maximum(d[..., 1], g[..., 1])
+    inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
+    union = d[..., 2] * d[..., 3] + g[..., 2] * g[..., 3] - inter
+    with np.errstate(divide='ignore', invalid='ignore'):
+        return np.where(union > 0, inter / union, 0.0)
+
+
+def greedy_match_ranks(ious: np.ndarray, valid_det: np.ndarray, target: np.ndarray,
+                       thrs: np.ndarray) -> np.ndarray:
+    """COCO greedy matching; the rank of the proposal that took each target.
+
+    Args:
+        ious: (N, D, G) IoU of proposals (sorted by score, rank = index) with
+            ground-truth boxes, per image.
+        valid_det: (N, D) bool, proposals that exist (padding is False).
+        target: (N, A, G) bool, boxes that are recall targets for each of A
+            settings (area ranges); non-targets never take part.
+        thrs: (T,) IoU thresholds.
+
+    Returns:
+        np.ndarray: (N, A, T, G) int rank of the matching proposal, or D where
+        the target stays unmatched.
+    """
+    n, d, g = ious.shape
+    a, t = target.shape[1], len(thrs)
+    ranks = np.full((n, a, t, g), d, dtype=np.int64)
+    if n == 0 or d == 0 or g == 0:
+        return ranks
+    thr = np.minimum(thrs, 1 - 1e-10)[None, None, :, None]
+    # Only proposals with some target at IoU >= the lowest threshold can match.
+    any_target = target.any(axis=1)  # (N, G)
+    cand = valid_det & ((ious >= thr.min()) & any_target[:, None, :]).any(axis=2)
+    order = np.argsort(~cand, axis=1, kind='stable')  # candidates first, rank order kept
+    ncand = cand.sum(axis=1)
+    avail = np.broadcast_to(target[:, :, None, :], (n, a, t, g)).copy()
+    rev = np.arange(g)[::-1]
+    for step in range(int(ncand.max(initial=0))):
+        rows = np.nonzero(ncand > step)[0]
+        det = order[rows, step]  # (R,) rank of this candidate in its image
+        iou = ious[rows, det][:, None, None, :]  # (R, 1, 1, G)
+        ok = avail[rows] & (iou >= thr)
+        # highest IoU, ties to the later box: argmax over the reversed box axis
+        masked = np.where(ok, iou, -1.0)[..., rev]
+        best = g - 1 - masked.argmax(axis=-1)  # (R, A, T)
+        hit = ok.any(axis=-1)
+        r, ai, ti = np.nonzero(hit)
+        gi = best[r, ai, ti]
+        ranks[rows[r], ai, ti, gi] = det[r]
+        avail[rows[r], ai, ti, gi] = False
+    return ranks
+
+
+def _pad(groups: List[np.ndarray], width: int, fill: float, cols: int) -> np.ndarray:
+    out = np.full((len(groups), width, cols), fill, dtype=np.float64)
+    for i, x in enumerate(groups):
+        out[i, :len(x)] = x
+    return out
+
+
+def class_agnostic_recall(gt_boxes: Sequence[np.ndarray], gt_areas: Sequence[np.ndarray],
+                          gt_crowd: Sequence[np.ndarray], det_boxes: Sequence[np.ndarray],
+                          det_scores: Sequence[np.ndarray], max_dets: Sequence[int] = (10, 100),
+                          iou_thrs: np.ndarray = IOU_THRS, chunk: int = 2000,
+                          progress: Optional[callable] = None) -> Dict[str, float]:
+    """Class-agnostic AR@k (and ARs/ARm/ARl at the largest k), COCO semantics.
+
+    Per image i (same order in every argument):
+
+    Args:
+        gt_boxes: (G_i, 4) xywh ground truth, in COCO's order (category id,
+            then file order) for exact tie-breaking.
+        gt_areas: (G_i,) the ``area`` field.
+        gt_crowd: (G_i,) bool, ``iscrowd``.
+        det_boxes: (D_i, 4) xywh proposals, in file order.
+        det_scores: (D_i,) scores.
+        max_dets: The k values.
+        iou_thrs: IoU thresholds (default 0.50:0.05:0.95).
+        chunk: Images per vectorised batch (memory ~ chunk * k * G * 8 bytes).
+        progress: Called with the number of images done after each chunk.
+
+    Returns:
+        dict: ``AR@k`` for each k, ``ARs@K``, ``ARm@K``, ``ARl@K`` for the
+        largest K, and ``num_targets`` (non-crowd boxes); fractions in [0, 1],
+        -1 where there is no target.
+    """
+    ks = sorted({int(k) for k in max_dets})
+    kmax = ks[-1]
+    areas = list(AREA_RANGES.values())
+    hits = np.zeros((len(ks), len(areas), len(iou_thrs)), np.int64)
+    npig = np.zeros(len(areas), np.int64)
+    n = len(gt_boxes)
+    for lo in range(0, n, chunk):
+        idx = range(lo, min(n, lo + chunk))
+        tops, gtb, tgt_rows = [], [], []
+        for i in idx:
+            s = np.asarray(det_scores[i], np.float64).reshape(-1)
+            top = np.argsort(-s, kind='mergesort')[:kmax]
+            tops.append(np.asarray(det_boxes[i], np.float64).reshape(-1, 4)[top])
+            crowd = np.asarray(gt_crowd[i], bool).reshape(-1)
+            area = np.asarray(gt_areas[i], np.float64).reshape(-1)
+            tgt_rows.append(np.stack([~crowd & (area >= a0) & (area <= a1) for a0, a1 in areas]))
+            gtb.append(np.asarray(gt_boxes[i], np.float64).reshape(-1, 4))
+        gmax = max((len(x) for x in gtb), default=0)
+        dmax = max((len(x) for x in tops), default=0)
+        target = np.zeros((len(gtb), len(areas), gmax), bool)
+        for j, row in enumerate(tgt_rows):
+            target[j, :, :row.shape[1]] = row
+        npig += target.sum(axis=(0, 2))
+        if gmax and dmax:
+            dets = _pad(tops, dmax, 0.0, 4)
+            valid = np.zeros((len(tops), dmax), bool)
+            for j, x in enumerate(tops):
+                valid[j, :len(x)] = True
+            ious = box_iou_xywh(dets, _pad(gtb, gmax, 0.0, 4))
+            ranks = greedy_match_ranks(ious, valid, target, iou_thrs)
+            for ki, k in enumerate(ks):
+                hits[ki] += (ranks < k).sum(axis=(0, 3))
+        if progress is not None:
+            progress(min(n, lo + chunk))
+    out: Dict[str, float] = {}
+    with np.errstate(divide='ignore', invalid='ignore'):
+        recall = np.where(npig[None, :, None] > 0, hits / np.maximum(npig, 1)[None, :, None], -1)
+    for ki, k in enumerate(ks):
+        out[f'AR@{k}'] = _mean_ar(recall[ki, 0])
+    for ai, name in ((1, 'ARs'), (2, 'ARm'), (3, 'ARl')):
+        out[f'{name}@{kmax}'] = _mean_ar(recall[-1, ai])
+    out['num_targets'] = float(npig[0])
+    return out
+
+
+def _mean_ar(r: np.ndarray) -> float:
+    """pycocotools' summarize: mean over entries > -1, else -1."""
+    valid = r[r > -1]
+    return float(valid.mean()) if valid.size else -1.0
