@@ -29,6 +29,8 @@ __all__ = ['IOU_THRS', 'AREA_RANGES', 'box_iou_xywh', 'class_agnostic_recall',
            'greedy_match_ranks']
 
 IOU_THRS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
+#: Rank of the 'proposal' that took an unmatched target: larger than any k.
+UNMATCHED = np.iinfo(np.int64).max
 AREA_RANGES = {'all': (0 ** 2, 1e5 ** 2), 's': (0 ** 2, 32 ** 2), 'm': (32 ** 2, 96 ** 2),
                'l': (96 ** 2, 1e5 ** 2)}
 
@@ -66,12 +68,12 @@ def greedy_match_ranks(ious: np.ndarray, valid_det: np.ndarray, target: np.ndarr
         thrs: (T,) IoU thresholds.
 
     Returns:
-        np.ndarray: (N, A, T, G) int rank of the matching proposal, or D where
-        the target stays unmatched.
+        np.ndarray: (N, A, T, G) int rank of the matching proposal, or
+        :data:`UNMATCHED` where the target stays unmatched.
     """
     n, d, g = ious.shape
     a, t = target.shape[1], len(thrs)
-    ranks = np.full((n, a, t, g), d, dtype=np.int64)
+    ranks = np.full((n, a, t, g), UNMATCHED, dtype=np.int64)
     if n == 0 or d == 0 or g == 0:
         return ranks
     thr = np.minimum(thrs, 1 - 1e-10)[None, None, :, None]

@@ -68,7 +68,7 @@ class OWPRecallMetric(BaseMetric):
                 img_id=int(ds['img_id']),
                 bboxes=np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1),
                 scores=pred['scores'].cpu().numpy().astype(np.float64),
-                labels=pred['labels'].cpu().numpy()))
+                labels=pred['labels'].cpu().numpy().astype(np.int64)))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         logger = MMLogger.get_current_instance()

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Class-agnostic recall on novel (and base) classes.
+#
+#   scripts/eval_novel.sh CONFIG CHECKPOINT [--split S] [--protocol remove|ignore]
+#                         [--max-dets 10,100] [--out METRICS.json] [--cfg-options ...]
+#   scripts/eval_novel.sh --ann ANN.json --results PROPOSALS.json --split SPLIT
+#                         [--protocol remove|ignore] [--max-dets 10,100] [--out METRICS.json]
+#
+# Uses $PYTHON, else the repo's .venv, else python3.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+py="${PYTHON:-}"
+if [ -z "$py" ]; then
+  if [ -x "$repo/.venv/bin/python" ]; then py="$repo/.venv/bin/python"; else py=python3; fi
+fi
+export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore}"
+exec "$py" -m owp.tools.eval_novel "$@"

@@ -1,0 +1,191 @@
+"""The class-agnostic recall evaluator: exact against pycocotools, protocols, bad input."""
+import contextlib
+import copy
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from owp.evaluation import OWPRecallMetric, evaluate_proposals, validate_results
+
+SPLIT = dict(base=['b1', 'b2'], novel=['n1', 'n2', 'n3'])
+
+
+def make_data(seed, n_img=120, max_gt=9, max_det=140):
+    """Random COCO data with crowds, empty images, tied scores, tiny and huge boxes."""
+    rng = np.random.default_rng(seed)
+    cats = [dict(id=i, name=n) for i, n in zip((3, 7, 11, 12, 20), ('b1', 'n1', 'b2', 'n2', 'n3'))]
+    images, anns, dets = [], [], []
+    for i in range(1, n_img + 1):
+        images.append(dict(id=i, width=800, height=600, file_name=f'{i}.jpg'))
+        n_gt = 0 if i % 9 == 0 else int(rng.integers(0, max_gt))
+        for _ in range(n_gt):
+            w, h = np.exp(rng.uniform(np.log(1), np.log(700), 2))
+            x, y = rng.uniform(0, 400, 2)
+            anns.append(dict(id=len(anns) + 1, image_id=i,
+                             category_id=int(cats[rng.integers(5)]['id']),
+                             bbox=[float(x), float(y), float(w), float(h)],
+                             area=float(w * h * rng.uniform(0.4, 1.0)),
+                             iscrowd=int(rng.random() < 0.12)))
+        if i % 13 == 0:
+            continue  # an image without proposals
+        mine = [a for a in anns if a['image_id'] == i]
+        for _ in range(int(rng.integers(0, max_det))):
+            if mine and rng.random() < 0.6:
+                b = np.array(mine[rng.integers(len(mine))]['bbox'])
+                b = b * rng.uniform(0.85, 1.15, 4) + rng.normal(0, 1.5, 4)
+                b[2:] = np.abs(b[2:]) + 0.05
+            else:
+                b = np.r_[rng.uniform(0, 600, 2), np.exp(rng.uniform(0, 6.5, 2))]
+            dets.append(dict(image_id=i, category_id=int(rng.choice([3, 7, 999])),
+                             bbox=[float(v) for v in b],
+                             score=float(np.round(rng.random(), 1))))  # many ties
+    return dict(images=images, annotations=anns, categories=cats), dets
+
+
+def pycocotools_ar(coco, dets, cat_ids, max_dets):
+    gt = copy.deepcopy(coco)
+    gt['annotations'] = [a for a in gt['annotations'] if a['category_id'] in cat_ids]
+    with contextlib.redirect_stdout(io.StringIO()):
+        c = COCO()
+        c.dataset = gt
+        c.createIndex()
+        # pycocotools drops proposals whose category is not in the file: give all a valid one.
+        d = c.loadRes([dict(x, category_id=gt['categories'][0]['id']) for x in dets])
+        ev = COCOeval(c, d, 'bbox')
+        ev.params.useCats = 0
+        ev.params.maxDets = list(max_dets)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    k1, k2, k3 = max_dets
+    return {f'AR@{k1}': ev.stats[6], f'AR@{k2}': ev.stats[7], f'AR@{k3}': ev.stats[8],
+            f'ARs@{k3}': ev.stats[9], f'ARm@{k3}': ev.stats[10], f'ARl@{k3}': ev.stats[11]}
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+@pytest.mark.parametrize('max_dets', [(1, 10, 100), (5, 30, 300)])
+def test_remove_protocol_equals_pycocotools(seed, max_dets):
+    coco, dets = make_data(seed)
+    ours = evaluate_proposals(coco, dets, SPLIT, ('novel', 'base', 'all'), 'remove', max_dets)
+    for subset, ids in (('novel', {7, 12, 20}), ('base', {3, 11}),
+                        ('all', {3, 7, 11, 12, 20})):
+        ref = pycocotools_ar(coco, dets, ids, max_dets)
+        for k, v in ref.items():
+            assert ours[f'{subset}/{k}'] == pytest.approx(v, abs=1e-6), (subset, k)
+
+
+def test_keys_are_named_by_the_real_k():
+    coco, dets = make_data(0, n_img=10)
+    out = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'remove', (300, 7))
+    assert set(out) == {'novel/AR@7', 'novel/AR@300', 'novel/ARs@300', 'novel/ARm@300',
+                        'novel/ARl@300'}
+    assert out['novel/AR@7'] <= out['novel/AR@300']
+
+
+def _tiny():
+    coco = dict(images=[dict(id=1, width=100, height=100)],
+                annotations=[dict(id=1, image_id=1, category_id=1, bbox=[0, 0, 10, 10],
+                                  area=100, iscrowd=0),
+                             dict(id=2, image_id=1, category_id=2, bbox=[50, 50, 10, 10],
+                                  area=100, iscrowd=0)],
+                categories=[dict(id=1, name='b1'), dict(id=2, name='n1')])
+    dets = [dict(image_id=1, category_id=1, bbox=[0, 0, 10, 10], score=0.9),
+            dict(image_id=1, category_id=1, bbox=[50, 50, 10, 10], score=0.8)]
+    return coco, dets
+
+
+def test_ignore_protocol_drops_base_matches_before_the_budget():
+    coco, dets = _tiny()
+    split = dict(base=['b1'], novel=['n1'])
+    remove = evaluate_proposals(coco, dets, split, ('novel', ), 'remove', (1, 2))
+    ignore = evaluate_proposals(coco, dets, split, ('novel', ), 'ignore', (1, 2))
+    assert remove['novel/AR@1'] == 0.0  # the base box's proposal used the only slot
+    assert ignore['novel/AR@1'] == 1.0  # dropped, the novel proposal fills the slot
+    assert remove['novel/AR@2'] == ignore['novel/AR@2'] == 1.0
+
+
+def test_ignore_protocol_keeps_proposals_that_miss_base_boxes():
+    coco, dets = make_data(4, n_img=40)
+    remove = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'remove', (10, 100))
+    ignore = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore', (10, 100))
+    assert ignore['novel/AR@10'] >= remove['novel/AR@10'] - 1e-12
+
+
+def test_category_id_is_ignored():
+    coco, dets = make_data(5, n_img=30)
+    a = evaluate_proposals(coco, dets, SPLIT, ('novel', ))
+    b = evaluate_proposals(coco, [dict(d, category_id=-5) for d in dets], SPLIT, ('novel', ))
+    assert a == b
+
+
+def test_only_crowd_targets_give_minus_one():
+    coco, dets = _tiny()
+    for a in coco['annotations']:
+        a['iscrowd'] = 1
+    out = evaluate_proposals(coco, dets, dict(base=['b1'], novel=['n1']), ('novel', ))
+    assert out['novel/AR@100'] == -1.0
+
+
+@pytest.mark.parametrize('mutate, words', [
+    (lambda d: d.clear(), 'empty results'),
+    (lambda d: d[1].pop('score'), r"results\[1\]: missing 'score'"),
+    (lambda d: d[0].update(image_id=77), r'results\[0\]: image_id 77'),
+    (lambda d: d[1].update(bbox=[0, 0, math.nan, 3]), r'results\[1\]: bbox'),
+    (lambda d: d[0].update(bbox=[0, 0, math.inf, 3]), r'results\[0\]: bbox'),
+    (lambda d: d[1].update(bbox=[0, 0, 0, 3]), 'width or height <= 0'),
+    (lambda d: d[0].update(bbox=[0, 0, 4, -3]), 'width or height <= 0'),
+    (lambda d: d[0].update(score=math.nan), 'score'),
+])
+def test_bad_results_fail_naming_the_entry(mutate, words):
+    coco, dets = _tiny()
+    mutate(dets)
+    with pytest.raises(ValueError, match=words):
+        evaluate_proposals(coco, dets, dict(base=['b1'], novel=['n1']))
+
+
+def test_split_naming_missing_classes_fails():
+    coco, dets = _tiny()
+    with pytest.raises(ValueError, match="unknown novel class 'n2'.*closest: \\['n1'\\]"):
+        evaluate_proposals(coco, dets, dict(base=['b1'], novel=['n2']))
+
+
+def test_metric_matches_library_and_reports_base_ap(tmp_path):
+    import torch
+    from mmengine.structures import InstanceData
+    coco, dets = make_data(6, n_img=25)
+    ann = tmp_path / 'ann.json'
+    ann.write_text(json.dumps(coco))
+    metric = OWPRecallMetric(ann_file=str(ann), split=SPLIT, subsets=('novel', 'base'),
+                             max_dets=(10, 100), base_ap=True)
+    metric.dataset_meta = dict(classes=('b1', 'b2'))
+    samples = []
+    for img in coco['images']:
+        mine = [d for d in dets if d['image_id'] == img['id']]
+        b = torch.tensor([d['bbox'] for d in mine], dtype=torch.float64).reshape(-1, 4)
+        samples.append(dict(img_id=img['id'], pred_instances=InstanceData(
+            bboxes=torch.cat([b[:, :2], b[:, :2] + b[:, 2:]], 1),
+            scores=torch.tensor([d['score'] for d in mine], dtype=torch.float64),
+            labels=torch.tensor([i % 2 for i in range(len(mine))]))))
+    metric.process({}, samples)
+    out = metric.compute_metrics(metric.results)
+    ref = evaluate_proposals(coco, dets, SPLIT, ('novel', 'base'), 'remove', (10, 100))
+    for k, v in ref.items():
+        assert out[k] == pytest.approx(v, abs=1e-9)
+    assert 0.0 <= out['base/AP'] <= 1.0 and 'base/AP50' in out
+
+
+def test_metric_rejects_bad_options():
+    with pytest.raises(ValueError, match='protocol'):
+        OWPRecallMetric(ann_file='x.json', split='shapes', protocol='oln')
+    with pytest.raises(ValueError, match='subsets'):
+        OWPRecallMetric(ann_file='x.json', split='shapes', subsets=('unseen', ))
+
+
+def test_validate_results_accepts_good_input():
+    coco, dets = _tiny()
+    validate_results(dets, [1])
