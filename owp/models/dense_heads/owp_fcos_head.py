@@ -124,7 +124,9 @@ class OWPFCOSHead(FCOSHead):
         return out
 
     def _check_score_mode(self, test_cfg) -> str:
-        mode = (test_cfg or {}).get('score_mode', 'logits*centerness')
+        mode = (test_cfg or {}).get('score_mode', None)
+        if mode is None:  # stock FCOS scoring with whichever branch there is
+            mode = 'logits*centerness' if 'centerness' in self.branches else 'logits*iou'
         if mode not in SCORE_MODES:
             raise ValueError(f'test_cfg.score_mode must be one of {list(SCORE_MODES)}, '
                              f'got {mode!r}')
