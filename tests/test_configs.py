@@ -38,7 +38,12 @@ def test_config_builds_and_steps(path):
 
     cfg = Config.fromfile(path)
     assert cfg.custom_imports['imports'] == ['owp']
-    assert cfg.model.bbox_head.num_classes == len(cfg.train_dataloader.dataset.metainfo.classes)
+    ds = cfg.train_dataloader.dataset
+    if 'split' in ds:  # split-aware dataset: classes come from the annotation file
+        assert cfg.model.bbox_head.num_classes == cfg.num_classes
+    else:
+        assert cfg.model.bbox_head.num_classes == len(ds.metainfo.classes)
+    assert cfg.val_evaluator.split == cfg.owp_split
     _null_init_cfg(cfg.model)
     init_default_scope('mmdet')
     torch.manual_seed(0)
@@ -69,6 +74,24 @@ def test_shapes_config_classes_match_the_split():
     assert tuple(cfg.base_classes) == tuple(SHAPES_BASE_CLASSES)
     assert tuple(cfg.novel_classes) == tuple(SHAPES_NOVEL_CLASSES)
     assert cfg.train_dataloader.dataset.metainfo.classes == cfg.base_classes
+
+
+def test_coco_config_classes_match_the_split():
+    from owp.datasets.splits import COCO_VOC_BASE_CLASSES
+    cfg = Config.fromfile(osp.join(CONFIGS, 'coco', 'fcos_r50_fpn_90k_coco-voc.py'))
+    assert sorted(cfg.base_classes) == sorted(COCO_VOC_BASE_CLASSES)
+
+
+def test_paper_settings_on_real_data():
+    for name in ('coco/fcos_r50_fpn_90k_coco-voc.py', 'lvis/fcos_r50_fpn_90k_lvis-freq.py'):
+        cfg = Config.fromfile(osp.join(CONFIGS, name))
+        assert cfg.train_cfg.max_iters == 90000
+        assert cfg.optim_wrapper.optimizer.lr == 0.01
+        assert cfg.train_dataloader.batch_size * 8 == 16  # 8 GPUs x 2
+        assert cfg.model.backbone.depth == 50
+        assert cfg.model.backbone.init_cfg.checkpoint == 'torchvision://resnet50'
+        assert cfg.model.test_cfg.nms_pre == 2000
+    assert cfg.model.test_cfg.max_per_img == 300  # LVIS
 
 
 def test_missing_dataset_path_names_the_path(tmp_path):

@@ -1,0 +1,12 @@
+# OWP, IoU-CS-IS (paper sec. 3.2, table 1): an IoU branch trained on FCOS's
+# center-sampled points with IoU sampling (targets below `iou_sampling_thr` set
+# to 0); classification frozen; scored by IoU alone.
+_base_ = './fcos_r50_fpn_90k_lvis-freq.py'
+iou_sampling_thr = 0.3
+model = dict(
+    bbox_head=dict(
+        cls_mode='frozen',
+        objectness_branches=('iou', ),
+        objectness_sampling='center',
+        iou_sampling_thr=iou_sampling_thr),
+    test_cfg=dict(score_mode='iou'))
