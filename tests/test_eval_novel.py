@@ -1,0 +1,122 @@
+"""scripts/eval_novel.sh (both modes) and scripts/make_split.py."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import REPO, SHAPES_ROOT_CONFIG
+from test_recall import SPLIT, make_data
+
+from owp.evaluation import evaluate_proposals
+
+SCRIPT = osp.join(REPO, 'scripts', 'eval_novel.sh')
+
+
+def _run(*args, cwd=None):
+    env = dict(os.environ, PYTHON=sys.executable)
+    return subprocess.run(['bash', SCRIPT, *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=300)
+
+
+@pytest.fixture()
+def files(tmp_path):
+    coco, dets = make_data(8, n_img=40)
+    ann, res, split = tmp_path / 'ann.json', tmp_path / 'res.json', tmp_path / 'split.json'
+    ann.write_text(json.dumps(coco))
+    res.write_text(json.dumps(dets))
+    split.write_text(json.dumps(SPLIT))
+    return coco, dets, str(ann), str(res), str(split)
+
+
+@pytest.mark.parametrize('protocol', ['remove', 'ignore'])
+def test_results_file_mode(files, tmp_path, protocol, capsys):
+    coco, dets, ann, res, split = files
+    out = tmp_path / 'm.json'
+    args = ['--ann', ann, '--results', res, '--split', split, '--protocol', protocol,
+            '--max-dets', '10,100', '--out', str(out)]
+    if protocol == 'remove':  # the shell script itself, once
+        proc = _run(*args)
+        assert proc.returncode == 0, proc.stderr
+        stdout = proc.stdout
+    else:
+        from owp.tools.eval_novel import main
+        assert main(args) == 0
+        stdout = capsys.readouterr().out
+    got = json.loads(out.read_text())
+    ref = evaluate_proposals(coco, dets, SPLIT, ('novel', 'base'), protocol, (10, 100))
+    for k in ('AR@10', 'AR@100', 'ARs@100', 'ARm@100', 'ARl@100'):
+        assert got[k] == pytest.approx(ref[f'novel/{k}'], abs=1e-12)
+        assert 0 <= got[k] <= 1
+    assert got['base/AR@100'] == pytest.approx(ref['base/AR@100'])
+    assert 'AR@100' in stdout and f'{100 * ref["novel/AR@100"]:.2f}' in stdout
+
+
+def _fails(args, capsys):
+    from owp.tools.eval_novel import main
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code != 0
+    return str(e.value.code) + capsys.readouterr().err
+
+
+def test_results_file_errors_name_the_entry(files, tmp_path, capsys):
+    coco, dets, ann, res, split = files
+    dets[3]['bbox'][2] = -1.0
+    bad = tmp_path / 'bad.json'
+    bad.write_text(json.dumps(dets))
+    msg = _fails(['--ann', ann, '--results', str(bad), '--split', split], capsys)
+    assert 'results[3]' in msg and 'width or height' in msg and 'bad.json' in msg
+    msg = _fails(['--ann', ann, '--results', str(tmp_path / 'missing.json'), '--split', split],
+                 capsys)
+    assert 'missing.json' in msg
+    msg = _fails(['--ann', ann, '--results', res, '--split', 'coco-voc'], capsys)
+    assert 'unknown base class' in msg
+    assert '--split' in _fails(['--ann', ann, '--results', res], capsys)
+
+
+def test_model_mode(tiny_shapes, tmp_path, capsys):
+    import owp  # noqa: F401
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from owp.tools.eval_novel import main
+    from owp.utils import data_root_cfg_options
+    cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    ckpt = tmp_path / 'model.pth'
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    out = tmp_path / 'm.json'
+    opts = data_root_cfg_options(cfg, tiny_shapes) + [
+        'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
+    assert main([SHAPES_ROOT_CONFIG, str(ckpt), '--max-dets', '5,50', '--out', str(out),
+                 '--work-dir', str(tmp_path / 'w'), '--cfg-options', *opts]) == 0
+    got = json.loads(out.read_text())
+    assert set(got) >= {'AR@5', 'AR@50', 'ARs@50', 'ARm@50', 'ARl@50', 'base/AR@50'}
+    assert all(-1 <= v <= 1 for v in got.values())
+    assert 'novel' in capsys.readouterr().out
+
+
+def test_make_split(files, tmp_path):
+    coco, dets, ann, res, split = files
+    out = tmp_path / 'splits'
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'scripts', 'make_split.py'),
+                           '--ann', ann, '--split', split, '--out-dir', str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    base = json.loads((out / 'ann_base.json').read_text())
+    novel = json.loads((out / 'ann_novel.json').read_text())
+    assert {c['name'] for c in base['categories']} == set(SPLIT['base'])
+    assert {c['name'] for c in novel['categories']} == set(SPLIT['novel'])
+    assert len(base['annotations']) + len(novel['annotations']) == len(coco['annotations'])
+    assert len(base['images']) == len(novel['images']) == len(coco['images'])
+    # evaluating on the novel file (all its classes) equals novel recall on the full file
+    full = evaluate_proposals(coco, dets, SPLIT, ('novel', ))
+    part = evaluate_proposals(novel, dets, dict(base=[], novel=SPLIT['novel']), ('novel', ))
+    assert full == part
