@@ -45,14 +45,22 @@ def box_iou_xywh(dets: np.ndarray, gts: np.ndarray) -> np.ndarray:
     Returns:
         np.ndarray: (..., D, G) float64 IoU (0 where the union is empty).
     """
-    d = dets[..., :, None, :].astype(np.float64)
-    g = gts[..., None, :, :].astype(np.float64)
-    iw = np.minimum(d[..., 0] + d[..., 2], g[..., 0] + g[..., 2]) - np.maximum(d[..., 0], g[..., 0])
-    ih = np.minimum(d[..., 1] + d[..., 3], g[..., 1] + g[..., 3]) - np.maximum(d[..., 1], g[..., 1])
-    inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
-    union = d[..., 2] * d[..., 3] + g[..., 2] * g[..., 3] - inter
-    with np.errstate(divide='ignore', invalid='ignore'):
-        return np.where(union > 0, inter / union, 0.0)
+    d = np.asarray(dets, np.float64)[..., :, None, :]  # (..., D, 1, 4)
+    g = np.asarray(gts, np.float64)[..., None, :, :]  # (..., 1, G, 4)
+    dx1, dy1, dw, dh = (d[..., i] for i in range(4))
+    gx1, gy1, gw, gh = (g[..., i] for i in range(4))
+    # same arithmetic as pycocotools' bbox IoU, with few temporaries
+    inter = np.minimum(dx1 + dw, gx1 + gw)
+    inter -= np.maximum(dx1, gx1)
+    np.clip(inter, 0, None, out=inter)
+    ih = np.minimum(dy1 + dh, gy1 + gh)
+    ih -= np.maximum(dy1, gy1)
+    np.clip(ih, 0, None, out=ih)
+    inter *= ih
+    union = dw * dh + gw * gh - inter
+    np.divide(inter, union, out=inter, where=union > 0)
+    inter[union <= 0] = 0.0
+    return inter
 
 
 def greedy_match_ranks(ious: np.ndarray, valid_det: np.ndarray, target: np.ndarray,
@@ -82,21 +90,25 @@ def greedy_match_ranks(ious: np.ndarray, valid_det: np.ndarray, target: np.ndarr
     cand = valid_det & ((ious >= thr.min()) & any_target[:, None, :]).any(axis=2)
     order = np.argsort(~cand, axis=1, kind='stable')  # candidates first, rank order kept
     ncand = cand.sum(axis=1)
-    avail = np.broadcast_to(target[:, :, None, :], (n, a, t, g)).copy()
+    # Images with the most candidates first: at each step the images still
+    # matching are a prefix, so their state is a view (no copies).
+    perm = np.argsort(-ncand, kind='stable')
+    order, ncand, ious_p = order[perm], ncand[perm], ious[perm]
+    avail = np.broadcast_to(target[perm][:, :, None, :], (n, a, t, g)).copy()
+    ranks_p = np.full((n, a, t, g), UNMATCHED, dtype=np.int64)
     rev = np.arange(g)[::-1]
     for step in range(int(ncand.max(initial=0))):
-        rows = np.nonzero(ncand > step)[0]
-        det = order[rows, step]  # (R,) rank of this candidate in its image
-        iou = ious[rows, det][:, None, None, :]  # (R, 1, 1, G)
-        ok = avail[rows] & (iou >= thr)
+        m = int(np.searchsorted(-ncand, -step, side='left'))  # images with ncand > step
+        det = order[:m, step]  # (m,) rank of this candidate in its image
+        iou = ious_p[np.arange(m), det][:, None, None, :]  # (m, 1, 1, G)
+        ok = avail[:m] & (iou >= thr)
         # highest IoU, ties to the later box: argmax over the reversed box axis
-        masked = np.where(ok, iou, -1.0)[..., rev]
-        best = g - 1 - masked.argmax(axis=-1)  # (R, A, T)
-        hit = ok.any(axis=-1)
-        r, ai, ti = np.nonzero(hit)
+        best = g - 1 - np.where(ok, iou, -1.0)[..., rev].argmax(axis=-1)  # (m, A, T)
+        r, ai, ti = np.nonzero(ok.any(axis=-1))
         gi = best[r, ai, ti]
-        ranks[rows[r], ai, ti, gi] = det[r]
-        avail[rows[r], ai, ti, gi] = False
+        ranks_p[r, ai, ti, gi] = det[r]
+        avail[r, ai, ti, gi] = False
+    ranks[perm] = ranks_p
     return ranks
 
 
