@@ -84,6 +84,8 @@ def test_recall_table_and_markdown():
     assert df.loc[0, 'novel/AR@100'] == 25.0
     md = to_markdown(df)
     assert md.splitlines()[2] == '| a | iou | 25.00 | 50.00 |'
+    rows[0]['metrics']['novel/ARl@100'] = -1.0
+    assert to_markdown(recall_table(rows, ['novel/ARl@100'])).endswith('| n/a |')
     with pytest.raises(KeyError, match='novel/AR@10'):
         recall_table(rows, ['novel/AR@10'])
 

@@ -9,6 +9,8 @@ base ground-truth box, read from the full annotation file. That is what the
 score histograms (paper fig. 5) are drawn from
 (:func:`owp.analysis.plots.plot_score_histograms`).
 """
+import contextlib
+import io
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
@@ -84,7 +86,8 @@ class OWPScoreDump(BaseMetric):
             self.results.append(row)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        with get_local_path(self.ann_file) as path:
+        with get_local_path(self.ann_file) as path, \
+                contextlib.redirect_stdout(io.StringIO()):  # pycocotools' chatter
             coco = COCO(path)
         base = set(self.base_classes or self.dataset_meta['classes'])
         names = {c['id']: c['name'] for c in coco.loadCats(coco.getCatIds())}
