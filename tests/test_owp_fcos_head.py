@@ -315,26 +315,58 @@ def test_weights_load_across_cls_modes():
     joint.load_state_dict(frozen.state_dict(), strict=True)
 
 
+def reference_forward(head, x):
+    """The conditional head written plainly: each objectness conv on cat(reg_feat, boxes)."""
+    from mmdet.models.dense_heads.anchor_free_head import AnchorFreeHead
+    outs = []
+    for feat, scale, stride in zip(x, head.scales, head.strides):
+        cls_score, bbox_pred, _, reg_feat = AnchorFreeHead.forward_single(head, feat)
+        bbox_pred = scale(bbox_pred).float().clamp(min=0)  # training scale (norm_on_bbox)
+        inp = torch.cat([reg_feat, bbox_pred], dim=1)
+        obj = torch.cat([getattr(head, f'conv_{b}')(inp) for b in head.branches], dim=1)
+        outs.append((cls_score, bbox_pred, obj))
+    return outs
+
+
 def test_conditional_input_channels_and_scale():
     head = make_head(objectness_branches=('centerness', 'iou'), conditional_objectness=True)
     assert head.conv_iou.in_channels == head.feat_channels + 4
     assert head.conv_centerness.in_channels == head.feat_channels + 4
-    seen = []
-    handle = head.conv_iou.register_forward_pre_hook(lambda m, a: seen.append(a[0].detach()))
+    for conv in (head.conv_iou, head.conv_centerness):  # make the box channels matter
+        torch.nn.init.normal_(conv.weight, std=1.0)
     x = feats()
+    ref = reference_forward(head, x)
     head.train()
-    head(x)
+    cls_t, box_t, obj_t = head(x)
     head.eval()
     with torch.no_grad():
-        _, box_eval, _ = head(x)
-    handle.remove()
-    n = len(STRIDES)
-    for lvl in range(n):
-        train_in, eval_in = seen[lvl], seen[n + lvl]
-        assert train_in.shape[1] == head.feat_channels + 4
-        torch.testing.assert_close(train_in, eval_in)  # same scale in train and eval
-        # eval outputs are multiplied by the stride, the conditional input is not
-        torch.testing.assert_close(box_eval[lvl], eval_in[:, -4:] * STRIDES[lvl])
+        cls_e, box_e, obj_e = head(x)
+    for lvl, stride in enumerate(STRIDES):
+        r_cls, r_box, r_obj = ref[lvl]
+        torch.testing.assert_close(cls_t[lvl], r_cls)
+        torch.testing.assert_close(box_t[lvl], r_box)
+        # the objectness of feature+4 channels, the boxes on the training scale,
+        # in train and in eval mode (where the returned boxes are x stride)
+        torch.testing.assert_close(obj_t[lvl], r_obj)
+        torch.testing.assert_close(obj_e[lvl], r_obj)
+        torch.testing.assert_close(box_e[lvl], r_box * stride)
+        assert not torch.allclose(box_e[lvl], box_t[lvl])
+
+
+@pytest.mark.parametrize('on_reg', [True, False])
+def test_fused_objectness_convs_equal_separate_convs(on_reg):
+    """Folding the objectness convs into conv_cls/conv_reg changes no output."""
+    head = make_head(objectness_branches=('centerness', 'iou'), centerness_on_reg=on_reg)
+    from mmdet.models.dense_heads.anchor_free_head import AnchorFreeHead
+    x = feats()
+    cls, box, obj = head(x)
+    for lvl, (feat, scale) in enumerate(zip(x, head.scales)):
+        r_cls, r_box, cls_feat, reg_feat = AnchorFreeHead.forward_single(head, feat)
+        torch.testing.assert_close(cls[lvl], r_cls)
+        torch.testing.assert_close(box[lvl], scale(r_box).clamp(min=0))
+        ctr_in = reg_feat if on_reg else cls_feat
+        torch.testing.assert_close(obj[lvl][:, :1], head.conv_centerness(ctr_in))
+        torch.testing.assert_close(obj[lvl][:, 1:], head.conv_iou(reg_feat))
 
 
 @pytest.mark.parametrize('detach', [True, False])

@@ -4,6 +4,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.ops import batched_nms
 from mmdet.models.dense_heads import FCOSHead
 from mmdet.models.dense_heads.anchor_free_head import AnchorFreeHead
@@ -15,7 +16,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..utils.objectness import (OBJECTNESS_SAMPLING, SCORE_MODES, centerness_target,
-                                combine_scores, iou_sampling, iou_target,
+                                combine_scores, fused_conv3x3, iou_sampling, iou_target,
                                 objectness_train_mask, points_in_boxes, unknown_object_mask)
 
 BRANCHES = ('centerness', 'iou')
@@ -145,47 +146,75 @@ class OWPFCOSHead(FCOSHead):
         for b in self.branches:
             setattr(self, f'conv_{b}', nn.Conv2d(self.feat_channels + extra, 1, 3, padding=1))
 
-    def objectness_input(self, reg_feat: Tensor, bbox_pred: Tensor) -> Tensor:
-        """Input of the objectness convs.
+    def objectness_input(self, bbox_pred: Tensor) -> Tensor:
+        """Regression channels of the conditional objectness input (paper fig. 2).
+
+        The conditional branches convolve ``cat([reg_feat, bbox_pred])``; the
+        feature part is computed fused with ``conv_reg`` in
+        :meth:`forward_single`, this is the rest.
 
         Args:
-            reg_feat: (B, C, H, W) regression-tower features.
             bbox_pred: (B, 4, H, W) regression output on the training scale
                 (stride-normalised when ``norm_on_bbox``), identical in train
                 and eval mode.
 
         Returns:
-            Tensor: (B, C, H, W), or (B, C + 4, H, W) when conditional.
+            Tensor: (B, 4, H, W), detached when ``conditional_detach``.
         """
-        if not self.conditional_objectness:
-            return reg_feat
-        if self.conditional_detach:
-            bbox_pred = bbox_pred.detach()
-        return torch.cat([reg_feat, bbox_pred], dim=1)
+        return bbox_pred.detach() if self.conditional_detach else bbox_pred
+
+    def _on_cls_tower(self, branch: str) -> bool:
+        """mmdet's FCOS puts centerness on the cls tower unless centerness_on_reg."""
+        return (branch == 'centerness' and not self.centerness_on_reg
+                and not self.conditional_objectness)
 
     def forward_single(self, x: Tensor, scale, stride: int) -> Tuple[Tensor, Tensor, Tensor]:
         """One level: class logits (B, C, H, W), boxes (B, 4, H, W), objectness (B, K, H, W).
 
-        Re-states FCOSHead.forward_single's box scaling because the objectness
-        convs need the regression tower's features, which it does not return.
-        ``K = len(self.branches)``, channels in the order of ``self.branches``.
+        Re-states FCOSHead.forward_single because the objectness convs need the
+        towers' features, which it does not return. ``K = len(self.branches)``,
+        channels in the order of ``self.branches``.
+
+        The 1-channel objectness convs are evaluated inside the tower's output
+        conv (``conv_cls`` / ``conv_reg``) by concatenating their kernels: a
+        3x3 conv with one output channel costs on CPU about as much as one
+        with a few, so this removes the branches' cost almost entirely. The
+        result is the same convolution (see :func:`fused_conv3x3`), and the
+        parameters keep their own names, so checkpoints are unchanged. A
+        conditional branch's kernel is split into its feature part (fused)
+        and its 4 regression channels, convolved separately and added.
         """
-        cls_score, bbox_pred, cls_feat, reg_feat = AnchorFreeHead.forward_single(self, x)
+        cls_feat, reg_feat = x, x
+        for conv in self.cls_convs:
+            cls_feat = conv(cls_feat)
+        for conv in self.reg_convs:
+            reg_feat = conv(reg_feat)
+        c = self.feat_channels
+        on_cls = [b for b in self.branches if self._on_cls_tower(b)]
+        on_reg = [b for b in self.branches if not self._on_cls_tower(b)]
+        obj_convs = {b: getattr(self, f'conv_{b}') for b in self.branches}
+        cls_out = fused_conv3x3(cls_feat, [(self.conv_cls.weight, self.conv_cls.bias)] +
+                                [(obj_convs[b].weight, obj_convs[b].bias) for b in on_cls])
+        reg_out = fused_conv3x3(reg_feat, [(self.conv_reg.weight, self.conv_reg.bias)] +
+                                [(obj_convs[b].weight[:, :c], obj_convs[b].bias)
+                                 for b in on_reg])
+        nc = self.cls_out_channels
+        cls_score, bbox_pred = cls_out[:, :nc], reg_out[:, :4]
+        obj = {b: cls_out[:, nc + i:nc + i + 1] for i, b in enumerate(on_cls)}
+        obj.update({b: reg_out[:, 4 + i:5 + i] for i, b in enumerate(on_reg)})
         bbox_pred = scale(bbox_pred).float()
         if self.norm_on_bbox:
             bbox_pred = bbox_pred.clamp(min=0)
         else:
             bbox_pred = bbox_pred.exp()
-        obj_in = self.objectness_input(reg_feat, bbox_pred)
-        objectness = []
-        for b in self.branches:
-            # mmdet's FCOS puts centerness on the cls tower unless centerness_on_reg.
-            feat = cls_feat if (b == 'centerness' and not self.centerness_on_reg
-                                and not self.conditional_objectness) else obj_in
-            objectness.append(getattr(self, f'conv_{b}')(feat))
+        objectness = torch.cat([obj[b] for b in self.branches], dim=1)
+        if self.conditional_objectness:
+            box_in = self.objectness_input(bbox_pred)
+            box_w = torch.cat([obj_convs[b].weight[:, c:] for b in self.branches])
+            objectness = objectness + F.conv2d(box_in, box_w, padding=1)
         if self.norm_on_bbox and not self.training:
             bbox_pred = bbox_pred * stride
-        return cls_score, bbox_pred, torch.cat(objectness, dim=1)
+        return cls_score, bbox_pred, objectness
 
     @torch.no_grad()
     def predict_objectness_maps(self, x: Tuple[Tensor]) -> List[Dict[str, Tensor]]:

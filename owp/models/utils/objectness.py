@@ -3,14 +3,15 @@
 Distances are FCOS ``(left, top, right, bottom)`` tuples from a point to the
 sides of a box; every function here works on flattened points (N = points).
 """
-from typing import Optional
+from typing import Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = ['centerness_target', 'iou_target', 'iou_sampling', 'objectness_train_mask',
            'unknown_object_mask', 'points_in_boxes', 'combine_scores', 'SCORE_MODES',
-           'OBJECTNESS_SAMPLING']
+           'OBJECTNESS_SAMPLING', 'fused_conv3x3']
 
 #: Allowed ``test_cfg.score_mode`` values and the objectness branches they need.
 SCORE_MODES = {
@@ -158,3 +159,27 @@ def combine_scores(mode: str, cls_prob: Tensor, centerness: Optional[Tensor],
     if mode == 'sqrt(centerness*iou)':
         return (centerness * iou).sqrt()[:, None]
     raise ValueError(f'score_mode must be one of {list(SCORE_MODES)}, got {mode!r}')
+
+
+def fused_conv3x3(x: Tensor, kernels: Sequence[Tuple[Tensor, Optional[Tensor]]]) -> Tensor:
+    """Several 3x3 (stride 1, padding 1) convs of the same input as one conv.
+
+    Convolution is linear in its kernel, so concatenating kernels along the
+    output axis gives exactly the concatenated outputs (up to float summation
+    order). On CPU a conv with 1 output channel costs about as much as one
+    with several, so folding the 1-channel objectness convs into the tower's
+    output conv makes them nearly free.
+
+    Args:
+        x: (B, C, H, W) input.
+        kernels: ``(weight, bias)`` pairs, weight (O_j, C, 3, 3), bias (O_j,)
+            or None.
+
+    Returns:
+        Tensor: (B, sum_j O_j, H, W), the outputs in the order of ``kernels``.
+    """
+    weights = [w for w, _ in kernels]
+    biases = [b if b is not None else w.new_zeros(w.size(0)) for w, b in kernels]
+    if len(kernels) == 1:
+        return F.conv2d(x, weights[0], biases[0], padding=1)
+    return F.conv2d(x, torch.cat(weights), torch.cat(biases), padding=1)
