@@ -26,10 +26,19 @@ warnings.filterwarnings('ignore')
 
 
 def build(cfg):
+    import logging
+
     from mmdet.registry import MODELS
+    from mmengine.logging import MMLogger
     torch.manual_seed(0)
     model = MODELS.build(cfg)
-    model.init_weights()
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # init_weights logs every parameter
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
     return model
 
 
@@ -55,6 +64,26 @@ def model_cfgs(depth):
     stock.bbox_head.type = 'FCOSHead'
     stock.test_cfg.pop('score_mode', None)
     return stock, owp_cfg
+
+
+def share_weights(stock, owp):
+    """Give the OWP model the stock model's weights wherever they correspond.
+
+    Two independently initialised random detectors predict different boxes,
+    and NMS time depends on the boxes; with shared weights both heads see the
+    same features and propose the same boxes, so only the head's own work
+    differs. A conditional objectness conv gets the stock kernel on its
+    feature channels and keeps its own (small) ones on the 4 box channels.
+    """
+    own = owp.state_dict()
+    for name, w in stock.state_dict().items():
+        if name not in own:
+            continue
+        if own[name].shape == w.shape:
+            own[name].copy_(w)
+        elif own[name].dim() == 4 and own[name].shape[1] == w.shape[1] + 4:
+            own[name][:, :w.shape[1]].copy_(w)
+    owp.load_state_dict(own)
 
 
 def inputs(batch, size, num_classes):
@@ -96,6 +125,7 @@ def main(argv=None):
     init_default_scope('mmdet')
     stock_cfg, owp_cfg = model_cfgs(args.depth)
     models = {'stock': build(stock_cfg), 'owp': build(owp_cfg)}
+    share_weights(models['stock'], models['owp'])
     packed = inputs(args.batch, args.size, stock_cfg.bbox_head.num_classes)
     opts = {k: torch.optim.SGD(m.parameters(), lr=1e-4, momentum=0.9) for k, m in models.items()}
     print(f'R{args.depth}-FPN, batch {args.batch} x 3 x {args.size} x {args.size}, '
