@@ -189,3 +189,28 @@ def test_metric_rejects_bad_options():
 def test_validate_results_accepts_good_input():
     coco, dets = _tiny()
     validate_results(dets, [1])
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_component_matching_equals_sequential_greedy(seed):
+    """The per-component solver gives the sequential greedy's ranks, conflicts included."""
+    from owp.evaluation.functional.recall import (IOU_THRS, box_iou_xywh,
+                                                  component_match_ranks, greedy_match_ranks)
+    rng = np.random.default_rng(seed)
+    for _ in range(60):
+        n, d, g = (int(v) for v in (rng.integers(1, 6), rng.integers(1, 40), rng.integers(1, 8)))
+        gb = np.concatenate([rng.uniform(0, 50, (n, g, 2)),
+                             np.exp(rng.uniform(1, 4, (n, g, 2)))], -1)
+        # near-duplicate boxes, so that proposals overlap several of them (conflicts)
+        src = rng.integers(0, g, (n, g))
+        dup = gb[np.arange(n)[:, None], src] * rng.uniform(0.9, 1.1, (n, g, 4))
+        gb = np.where((rng.random((n, g)) < 0.5)[..., None], dup, gb)
+        db = gb[np.arange(n)[:, None], rng.integers(0, g, (n, d))] * \
+            rng.uniform(0.8, 1.25, (n, d, 4))
+        ious = np.round(box_iou_xywh(db, gb), 2)  # tied IoUs
+        valid = rng.random((n, d)) < 0.9
+        target = rng.random((n, 4, g)) < 0.7
+        ref = greedy_match_ranks(ious, valid, target, IOU_THRS)
+        got = component_match_ranks(ious, valid, target, IOU_THRS)
+        np.testing.assert_array_equal(got, ref)
+        assert (ref != np.iinfo(np.int64).max).any()

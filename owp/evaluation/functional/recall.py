@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 __all__ = ['IOU_THRS', 'AREA_RANGES', 'box_iou_xywh', 'class_agnostic_recall',
-           'greedy_match_ranks']
+           'component_match_ranks', 'greedy_match_ranks']
 
 IOU_THRS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
 #: Rank of the 'proposal' that took an unmatched target: larger than any k.
@@ -112,6 +112,128 @@ def greedy_match_ranks(ious: np.ndarray, valid_det: np.ndarray, target: np.ndarr
     return ranks
 
 
+def component_match_ranks(ious: np.ndarray, valid_det: np.ndarray, target: np.ndarray,
+                          thrs: np.ndarray) -> np.ndarray:
+    """:func:`greedy_match_ranks`, solved per connected component of the overlaps.
+
+    Same arguments and result. Link a proposal and a target box when their
+    IoU reaches the lowest threshold. A proposal only ever takes a box it is
+    linked to, so the greedy matching of one connected component never
+    affects another. In the usual component, a star, every proposal links to
+    a single box: that box goes, at each threshold, to the best-ranked
+    proposal reaching the threshold (a few sorted numpy passes over the
+    links). Only components where some proposal links to several boxes (boxes
+    that overlap each other heavily) need the sequential greedy pass, which
+    then runs on those components alone, a few boxes wide.
+
+    Args:
+        ious: (N, D, G) IoU, proposals in rank order.
+        valid_det: (N, D) bool.
+        target: (N, A, G) bool.
+        thrs: (T,) IoU thresholds.
+
+    Returns:
+        np.ndarray: (N, A, T, G) rank of the proposal that took each target,
+        :data:`UNMATCHED` otherwise (and for every non-target).
+    """
+    n, d, g = ious.shape
+    a, t = target.shape[1], len(thrs)
+    ranks = np.full((n, a, t, g), UNMATCHED, dtype=np.int64)
+    if n == 0 or d == 0 or g == 0:
+        return ranks
+    thr = np.minimum(np.asarray(thrs, np.float64), 1 - 1e-10)
+    any_target = target.any(axis=1)  # (N, G)
+    link = ious >= thr.min()
+    link &= valid_det[:, :, None]
+    link &= any_target[:, None, :]
+    ln, ld, lg = np.nonzero(link)  # sorted by (image, rank, box)
+    if ln.size == 0:
+        return ranks
+    liou = ious[ln, ld, lg]
+    gkey = ln * g + lg  # box id
+    dkey = ln * d + ld  # proposal id
+    new_det = np.ones(ln.size, bool)
+    np.not_equal(dkey[1:], dkey[:-1], out=new_det[1:])
+    starts = np.flatnonzero(new_det)
+    degree = np.diff(np.append(starts, ln.size))
+    multi = np.repeat(degree > 1, degree)  # links of proposals with several boxes
+
+    # Components through multi-box proposals: min-label propagation over box ids.
+    in_complex = np.zeros(n * g, bool)
+    label = None
+    if multi.any():
+        label = np.arange(n * g)
+        mg = gkey[multi]
+        mstarts = np.flatnonzero(new_det[multi])
+        mdeg = np.diff(np.append(mstarts, mg.size))
+        while True:
+            per_det = np.minimum.reduceat(label[mg], mstarts)
+            new = label.copy()
+            np.minimum.at(new, mg, np.repeat(per_det, mdeg))
+            new = new[new]  # pointer jumping
+            if np.array_equal(new, label):
+                break
+            label = new
+        root = np.zeros(n * g, bool)
+        root[label[mg]] = True
+        in_complex = root[label]
+    complex_link = in_complex[gkey]
+
+    # Stars: per box and threshold, the best rank among its linked proposals.
+    best = np.full((n * g, t), UNMATCHED, dtype=np.int64)
+    s = np.flatnonzero(~complex_link)
+    order = s[np.lexsort((ld[s], gkey[s]))]
+    sk, sd, si = gkey[order], ld[order], liou[order]
+    for ti, th in enumerate(thr):
+        keep = si >= th
+        k, r = sk[keep], sd[keep]
+        if k.size:
+            first = np.ones(k.size, bool)
+            np.not_equal(k[1:], k[:-1], out=first[1:])
+            best[k[first], ti] = r[first]
+    ranks[:] = best.reshape(n, g, t).transpose(0, 2, 1)[:, None]
+
+    # The rest: sequential greedy, component by component.
+    c = np.flatnonzero(complex_link)
+    if c.size:
+        comp_root = label[gkey[c]]
+        boxes = np.unique(gkey[c])  # the boxes of complex components
+        box_comp = label[boxes]
+        comps, box_ci = np.unique(box_comp, return_inverse=True)
+        bo = np.lexsort((boxes, box_ci))
+        boxes, box_ci = boxes[bo], box_ci[bo]
+        box_local = np.arange(boxes.size) - np.searchsorted(box_ci, box_ci)
+        link_ci = np.searchsorted(comps, comp_root)
+        # local box index of every complex link (boxes sorted by id within a
+        # component keep COCO's order for the tie-breaking)
+        by_id = np.argsort(boxes)
+        link_gl = box_local[by_id[np.searchsorted(boxes[by_id], gkey[c])]]
+        # local proposal index: proposals of a component in rank order
+        dets_u, det_inv = np.unique(link_ci * (n * d) + dkey[c], return_inverse=True)
+        det_ci = dets_u // (n * d)
+        det_local = np.arange(det_ci.size) - np.searchsorted(det_ci, det_ci)
+        link_dl = det_local[det_inv]
+        nc = comps.size
+        gc = int(box_local.max()) + 1
+        dc = int(det_local.max()) + 1
+        ious_c = np.zeros((nc, dc, gc))
+        ious_c[link_ci, link_dl, link_gl] = liou[c]
+        valid_c = np.zeros((nc, dc), bool)
+        valid_c[link_ci, link_dl] = True
+        rank_c = np.zeros((nc, dc), np.int64)
+        rank_c[link_ci, link_dl] = ld[c]
+        bn, bg = boxes // g, boxes % g
+        target_c = np.zeros((nc, a, gc), bool)
+        target_c[box_ci, :, box_local] = target[bn, :, bg]
+        local = greedy_match_ranks(ious_c, valid_c, target_c, thrs)  # (nc, A, T, gc)
+        matched = local != UNMATCHED
+        glob = np.where(matched, rank_c[np.arange(nc)[:, None, None, None],
+                                        np.where(matched, local, 0)], UNMATCHED)
+        ranks[bn, :, :, bg] = glob[box_ci, :, :, box_local]
+    ranks[~np.broadcast_to(target[:, :, None, :], ranks.shape)] = UNMATCHED
+    return ranks
+
+
 def _pad(groups: List[np.ndarray], width: int, fill: float, cols: int) -> np.ndarray:
     out = np.full((len(groups), width, cols), fill, dtype=np.float64)
     for i, x in enumerate(groups):
@@ -174,7 +296,7 @@ def class_agnostic_recall(gt_boxes: Sequence[np.ndarray], gt_areas: Sequence[np.
             for j, x in enumerate(tops):
                 valid[j, :len(x)] = True
             ious = box_iou_xywh(dets, _pad(gtb, gmax, 0.0, 4))
-            ranks = greedy_match_ranks(ious, valid, target, iou_thrs)
+            ranks = component_match_ranks(ious, valid, target, iou_thrs)
             for ki, k in enumerate(ks):
                 hits[ki] += (ranks < k).sum(axis=(0, 3))
         if progress is not None:
