@@ -197,6 +197,7 @@ def test_component_matching_equals_sequential_greedy(seed):
     from owp.evaluation.functional.recall import (IOU_THRS, box_iou_xywh,
                                                   component_match_ranks, greedy_match_ranks)
     rng = np.random.default_rng(seed)
+    matched = 0
     for _ in range(60):
         n, d, g = (int(v) for v in (rng.integers(1, 6), rng.integers(1, 40), rng.integers(1, 8)))
         gb = np.concatenate([rng.uniform(0, 50, (n, g, 2)),
@@ -213,4 +214,5 @@ def test_component_matching_equals_sequential_greedy(seed):
         ref = greedy_match_ranks(ious, valid, target, IOU_THRS)
         got = component_match_ranks(ious, valid, target, IOU_THRS)
         np.testing.assert_array_equal(got, ref)
-        assert (ref != np.iinfo(np.int64).max).any()
+        matched += int((ref != np.iinfo(np.int64).max).sum())
+    assert matched > 100
