@@ -67,7 +67,7 @@ def workload(n_img, n_gt, n_det, seed=0):
 
 def run_owp(coco, dets, ks):
     t = time.perf_counter()
-    out = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'remove', ks, validate=False)
+    out = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'remove', ks, validate=True)
     return time.perf_counter() - t, {k.split('/')[1]: v for k, v in out.items()}
 
 

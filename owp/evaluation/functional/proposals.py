@@ -1,19 +1,42 @@
 """Proposal evaluation on COCO-format data: validation, splits, protocols, base AP."""
 import contextlib
 import io
+import itertools
 import math
-from collections import defaultdict
+import operator
 from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
 from ...datasets.splits import SplitSpec, resolve_split
-from .recall import box_iou_xywh, class_agnostic_recall, greedy_match_ranks
+from .recall import match_ranks_flat, rank_by_image, recall_from_arrays
 
-__all__ = ['PROTOCOLS', 'SUBSETS', 'validate_results', 'evaluate_proposals', 'base_class_ap']
+__all__ = ['PROTOCOLS', 'SUBSETS', 'validate_results', 'results_to_arrays', 'evaluate_proposals',
+           'base_class_ap']
 
 PROTOCOLS = ('remove', 'ignore')
 SUBSETS = ('novel', 'base', 'all')
+
+
+def _check_entry(r: Mapping, i: int, known, source: str) -> None:
+    """Raise ``ValueError`` naming ``{source}[i]`` if the proposal is malformed."""
+    where = f'{source}[{i}]'
+    if not isinstance(r, Mapping):
+        raise ValueError(f'{where}: expected a dict with image_id, bbox, score; got {r!r}')
+    for key in ('image_id', 'bbox', 'score'):
+        if key not in r:
+            raise ValueError(f'{where}: missing {key!r} (entry: {dict(r)})')
+    if r['image_id'] not in known:
+        raise ValueError(f"{where}: image_id {r['image_id']!r} is not in the annotation file")
+    b = r['bbox']
+    if not isinstance(b, (list, tuple)) or len(b) != 4 or \
+            not all(isinstance(v, (int, float)) and math.isfinite(v) for v in b):
+        raise ValueError(f'{where}: bbox {b!r} must be 4 finite numbers [x, y, w, h]')
+    if b[2] <= 0 or b[3] <= 0:
+        raise ValueError(f'{where}: bbox {b!r} has a width or height <= 0')
+    s = r['score']
+    if not isinstance(s, (int, float)) or not math.isfinite(s):
+        raise ValueError(f'{where}: score {s!r} is not a finite number')
 
 
 def validate_results(results: Sequence[Mapping], image_ids: Sequence[int],
@@ -23,87 +46,107 @@ def validate_results(results: Sequence[Mapping], image_ids: Sequence[int],
     Rejected: an empty list, an entry without ``image_id``/``bbox``/``score``,
     an image id absent from the annotations, a non-finite coordinate or score,
     a width or height <= 0. ``category_id`` is not looked at (class-agnostic).
+    This is the entry-by-entry reference; :func:`results_to_arrays` makes the
+    same checks vectorised.
     """
     if len(results) == 0:
         raise ValueError(f'{source}: empty results list (no proposals to evaluate)')
     known = set(image_ids)
     for i, r in enumerate(results):
-        where = f'{source}[{i}]'
-        for key in ('image_id', 'bbox', 'score'):
-            if key not in r:
-                raise ValueError(f'{where}: missing {key!r} (entry: {dict(r)})')
-        if r['image_id'] not in known:
-            raise ValueError(f"{where}: image_id {r['image_id']!r} is not in the annotation "
-                             'file')
-        b = r['bbox']
-        if len(b) != 4 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in b):
-            raise ValueError(f'{where}: bbox {b!r} must be 4 finite numbers [x, y, w, h]')
-        if b[2] <= 0 or b[3] <= 0:
-            raise ValueError(f'{where}: bbox {b!r} has a width or height <= 0')
-        s = r['score']
-        if not isinstance(s, (int, float)) or not math.isfinite(s):
-            raise ValueError(f'{where}: score {s!r} is not a finite number')
+        _check_entry(r, i, known, source)
 
 
-def _group_gts(coco: Mapping, cat_ids: Optional[set]):
-    """Per image: boxes, areas, crowd flags, cat ids in COCO order (category, file order)."""
-    by_img = defaultdict(list)
-    for a in coco['annotations']:
-        if cat_ids is None or a['category_id'] in cat_ids:
-            by_img[a['image_id']].append(a)
-    out = {}
-    for img_id, anns in by_img.items():
-        anns = sorted(anns, key=lambda a: a['category_id'])  # stable: file order kept
-        out[img_id] = (np.array([a['bbox'] for a in anns], np.float64).reshape(-1, 4),
-                       np.array([a.get('area', a['bbox'][2] * a['bbox'][3]) for a in anns],
-                                np.float64),
-                       np.array([bool(a.get('iscrowd', 0)) for a in anns]),
-                       np.array([a['category_id'] for a in anns], np.int64))
-    return out
+def results_to_arrays(results: Sequence[Mapping], image_ids: Sequence, validate: bool = True,
+                      source: str = 'results'):
+    """A COCO results list as flat arrays, checked as :func:`validate_results` does.
+
+    Args:
+        results: Dicts with ``image_id``, ``bbox`` (xywh) and ``score``.
+        image_ids: The annotation file's image ids; their positions are the
+            image indices returned.
+        validate: Check coordinates and scores (finite, positive sizes).
+            Unknown image ids always fail.
+        source: Name of the results in error messages.
+
+    Returns:
+        tuple: ``img`` (D,) int64 image index, ``boxes`` (D, 4) float64 xywh,
+        ``scores`` (D,) float64, in input order.
+    """
+    n = len(results)
+    if n == 0:
+        raise ValueError(f'{source}: empty results list (no proposals to evaluate)')
+    known = np.asarray(image_ids)
+    try:
+        get = operator.itemgetter
+        ids = np.fromiter(map(get('image_id'), results), np.int64, n)
+        scores = np.fromiter(map(get('score'), results), np.float64, n)
+        lens = np.fromiter(map(len, map(get('bbox'), results)), np.int64, n)
+        if (lens != 4).any():
+            i = int(np.argmax(lens != 4))
+            _check_entry(results[i], i, set(image_ids), source)
+        boxes = np.fromiter(itertools.chain.from_iterable(map(get('bbox'), results)),
+                            np.float64, 4 * n).reshape(n, 4)
+        if known.dtype.kind not in 'iu':
+            raise TypeError('non-integer image ids')
+    except (KeyError, TypeError, ValueError, OverflowError):
+        # Slow path: name the bad entry, or convert ids that are not integers.
+        validate_results(results, image_ids, source)
+        index = {img_id: i for i, img_id in enumerate(image_ids)}
+        img = np.array([index[r['image_id']] for r in results], np.int64)
+        boxes = np.array([r['bbox'] for r in results], np.float64).reshape(n, 4)
+        scores = np.array([r['score'] for r in results], np.float64)
+        return img, boxes, scores
+    sorter = np.argsort(known, kind='stable')
+    pos = np.searchsorted(known, ids, sorter=sorter).clip(max=max(len(known) - 1, 0))
+    img = sorter[pos] if len(known) else np.zeros(n, np.int64)
+    bad = ~(known[img] == ids) if len(known) else np.ones(n, bool)
+    if validate:
+        bad |= ~np.isfinite(boxes).all(axis=1) | ~np.isfinite(scores)
+        bad |= (boxes[:, 2] <= 0) | (boxes[:, 3] <= 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        _check_entry(results[i], i, set(image_ids), source)
+        raise ValueError(f'{source}[{i}]: invalid proposal {results[i]!r}')
+    return img, boxes, scores
 
 
-_EMPTY = (np.zeros((0, 4)), np.zeros(0), np.zeros(0, bool), np.zeros(0, np.int64))
+class _GroundTruth:
+    """An annotation file's boxes as flat arrays, by image then COCO order."""
+
+    def __init__(self, coco: Mapping):
+        self.image_ids = [im['id'] for im in coco['images']]
+        index = {img_id: i for i, img_id in enumerate(self.image_ids)}
+        anns = coco['annotations']
+        img = np.empty(len(anns), np.int64)
+        for j, a in enumerate(anns):
+            try:
+                img[j] = index[a['image_id']]
+            except KeyError:
+                raise ValueError(f"annotations[{j}] (id {a.get('id')!r}): image_id "
+                                 f"{a.get('image_id')!r} is not among the file's images") from None
+        boxes = np.array([a['bbox'] for a in anns], np.float64).reshape(-1, 4)
+        areas = np.array([a['area'] if 'area' in a else a['bbox'][2] * a['bbox'][3]
+                          for a in anns], np.float64)
+        crowd = np.array([bool(a.get('iscrowd', 0)) for a in anns], bool)
+        cats = np.array([a['category_id'] for a in anns], np.int64)
+        # pycocotools' per-image order with useCats=0: by category id, then file order
+        order = np.lexsort((np.arange(len(anns)), cats, img))
+        self.img, self.boxes, self.areas = img[order], boxes[order], areas[order]
+        self.crowd, self.cats = crowd[order], cats[order]
 
 
-def _drop_base_matched(gts, dets_by_img, base_ids: set, chunk: int = 1000):
-    """OLN's protocol: drop proposals that greedy matching at IoU 0.5 gives to a base box."""
-    img_ids = list(dets_by_img)
-    out = {}
-    for lo in range(0, len(img_ids), chunk):
-        ids = img_ids[lo:lo + chunk]
-        boxes, scores, gtb, target, isbase = [], [], [], [], []
-        for i in ids:
-            b, s = dets_by_img[i]
-            order = np.argsort(-s, kind='mergesort')
-            boxes.append(b[order])
-            scores.append(s[order])
-            g, _, crowd, cats = gts.get(i, _EMPTY)
-            gtb.append(g)
-            target.append(~crowd)
-            isbase.append(np.isin(cats, list(base_ids)))
-        dmax = max(len(b) for b in boxes)
-        gmax = max((len(g) for g in gtb), default=0)
-        for j, i in enumerate(ids):
-            out[i] = (boxes[j], scores[j])
-        if gmax == 0 or dmax == 0:
-            continue
-        dets = np.zeros((len(ids), dmax, 4))
-        valid = np.zeros((len(ids), dmax), bool)
-        gpad = np.zeros((len(ids), gmax, 4))
-        tpad = np.zeros((len(ids), 1, gmax), bool)
-        for j in range(len(ids)):
-            dets[j, :len(boxes[j])] = boxes[j]
-            valid[j, :len(boxes[j])] = True
-            gpad[j, :len(gtb[j])] = gtb[j]
-            tpad[j, 0, :len(gtb[j])] = target[j]
-        ranks = greedy_match_ranks(box_iou_xywh(dets, gpad), valid, tpad, np.array([0.5]))
-        for j, i in enumerate(ids):
-            r = ranks[j, 0, 0, :len(gtb[j])]
-            taken = r[isbase[j] & (r < dmax)]
-            keep = np.ones(len(boxes[j]), bool)
-            keep[taken] = False
-            out[i] = (boxes[j][keep], scores[j][keep])
-    return out
+def _not_taken_by_base(gt: _GroundTruth, det_img, det_boxes, det_scores,
+                       base_ids: Sequence[int]) -> np.ndarray:
+    """OLN's protocol: (D,) bool, False for proposals that greedy matching at IoU
+    0.5 gives to a base-class box (all non-crowd boxes competing)."""
+    order = rank_by_image(det_img, det_scores)
+    _, det_gt = match_ranks_flat(len(gt.image_ids), gt.img, gt.boxes, (~gt.crowd)[:, None],
+                                 det_img[order], det_boxes[order], np.array([0.5]),
+                                 with_det_gt=True)
+    took = det_gt[:, 0, 0]
+    taken = np.zeros(len(det_img), bool)
+    taken[order] = (took >= 0) & np.isin(gt.cats[took.clip(min=0)], base_ids)
+    return ~taken
 
 
 def evaluate_proposals(coco: Mapping, results: Sequence[Mapping], split: SplitSpec,
@@ -122,8 +165,8 @@ def evaluate_proposals(coco: Mapping, results: Sequence[Mapping], split: SplitSp
             (OLN: measuring novel, a proposal that greedy matching at IoU 0.5
             gives to a base box is dropped before the top-k budget).
         max_dets: The k values.
-        validate: Check ``results`` with :func:`validate_results`.
-        progress: Passed to :func:`class_agnostic_recall`.
+        validate: Check coordinates and scores (see :func:`results_to_arrays`).
+        progress: Passed to :func:`recall_from_arrays`.
 
     Returns:
         dict: ``{subset}/AR@k``, ``{subset}/ARs@K`` ... keyed by the real k.
@@ -133,26 +176,18 @@ def evaluate_proposals(coco: Mapping, results: Sequence[Mapping], split: SplitSp
     bad = [s for s in subsets if s not in SUBSETS]
     if bad:
         raise ValueError(f'subsets must be among {SUBSETS}, got {bad}')
-    image_ids = [im['id'] for im in coco['images']]
-    if validate:
-        validate_results(results, image_ids)
+    gt = _GroundTruth(coco)
+    det_img, det_boxes, det_scores = results_to_arrays(results, gt.image_ids, validate)
     sp = resolve_split(split, coco['categories'])
-    dets_by_img = defaultdict(list)
-    for r in results:
-        dets_by_img[r['image_id']].append(r)
-    dets = {i: (np.array([r['bbox'] for r in rs], np.float64).reshape(-1, 4),
-                np.array([r['score'] for r in rs], np.float64)) for i, rs in dets_by_img.items()}
     out: Dict[str, float] = {}
     for subset in subsets:
-        use = dets
+        di, db, ds = det_img, det_boxes, det_scores
         if protocol == 'ignore' and subset == 'novel':
-            use = _drop_base_matched(_group_gts(coco, None), dets, set(sp.base_ids))
-        gts = _group_gts(coco, set(sp.ids(subset)))
-        g = [gts.get(i, _EMPTY) for i in image_ids]
-        d = [use.get(i, (np.zeros((0, 4)), np.zeros(0))) for i in image_ids]
-        res = class_agnostic_recall([x[0] for x in g], [x[1] for x in g], [x[2] for x in g],
-                                    [x[0] for x in d], [x[1] for x in d], max_dets=max_dets,
-                                    progress=progress)
+            keep = _not_taken_by_base(gt, det_img, det_boxes, det_scores, sp.base_ids)
+            di, db, ds = di[keep], db[keep], ds[keep]
+        m = np.isin(gt.cats, list(sp.ids(subset)))
+        res = recall_from_arrays(len(gt.image_ids), gt.img[m], gt.boxes[m], gt.areas[m],
+                                 gt.crowd[m], di, db, ds, max_dets=max_dets, progress=progress)
         for k, v in res.items():
             if k != 'num_targets':
                 out[f'{subset}/{k}'] = v

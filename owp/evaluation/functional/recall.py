@@ -234,33 +234,175 @@ def component_match_ranks(ious: np.ndarray, valid_det: np.ndarray, target: np.nd
     return ranks
 
 
-def _pad(groups: List[np.ndarray], width: int, fill: float, cols: int) -> np.ndarray:
-    out = np.full((len(groups), width, cols), fill, dtype=np.float64)
-    for i, x in enumerate(groups):
-        out[i, :len(x)] = x
-    return out
+def positions_in_runs(keys: np.ndarray) -> np.ndarray:
+    """(N,) index of each element within its run of equal values of sorted ``keys``."""
+    keys = np.asarray(keys)
+    if keys.size == 0:
+        return np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    sizes = np.diff(np.append(starts, keys.size))
+    return np.arange(keys.size) - np.repeat(starts, sizes)
 
 
-def class_agnostic_recall(gt_boxes: Sequence[np.ndarray], gt_areas: Sequence[np.ndarray],
-                          gt_crowd: Sequence[np.ndarray], det_boxes: Sequence[np.ndarray],
-                          det_scores: Sequence[np.ndarray], max_dets: Sequence[int] = (10, 100),
-                          iou_thrs: np.ndarray = IOU_THRS, chunk: int = 2000,
-                          progress: Optional[callable] = None) -> Dict[str, float]:
-    """Class-agnostic AR@k (and ARs/ARm/ARl at the largest k), COCO semantics.
+def rank_by_image(det_img: np.ndarray, det_scores: np.ndarray) -> np.ndarray:
+    """(D,) order putting proposals by image, then by score, ties in input order.
 
-    Per image i (same order in every argument):
+    pycocotools sorts an image's proposals with a stable sort on the negated
+    score. Two stable sorts (score, then image) give the same order as
+    ``np.lexsort((-scores, img))``, faster.
+    """
+    by_score = np.argsort(-np.asarray(det_scores, np.float64), kind='stable')
+    return by_score[np.argsort(np.asarray(det_img)[by_score], kind='stable')]
+
+
+def _image_batches(gcount: np.ndarray, dcount: np.ndarray, budget: int):
+    """Ranges of the (heaviest-first) images whose padded IoU array fits ``budget``."""
+    lo, n = 0, len(gcount)
+    while lo < n:
+        hi, gmax, dmax = lo, 0, 0
+        while hi < n:
+            g, d = max(gmax, gcount[hi]), max(dmax, dcount[hi])
+            if hi > lo and (hi - lo + 1) * max(g, 1) * max(d, 1) > budget:
+                break
+            gmax, dmax, hi = g, d, hi + 1
+        yield lo, hi
+        lo = hi
+
+
+def _regroup(img: np.ndarray, new: np.ndarray, count: np.ndarray, order: np.ndarray
+             ) -> np.ndarray:
+    """Stable order putting elements by new image index ``new[img]``.
+
+    When ``img`` is already sorted, this moves whole blocks (no sort).
+    """
+    if img.size and not (np.diff(img) >= 0).all():
+        return np.argsort(new[img], kind='stable')
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])  # block of each old image
+    size = count[order]
+    first = np.concatenate([[0], np.cumsum(size)[:-1]])
+    return np.arange(img.size) - np.repeat(first, size) + np.repeat(start[order], size)
+
+
+class _Batched:
+    """Images reordered heaviest first, and their boxes padded batch by batch.
 
     Args:
-        gt_boxes: (G_i, 4) xywh ground truth, in COCO's order (category id,
-            then file order) for exact tie-breaking.
-        gt_areas: (G_i,) the ``area`` field.
-        gt_crowd: (G_i,) bool, ``iscrowd``.
-        det_boxes: (D_i, 4) xywh proposals, in file order.
-        det_scores: (D_i,) scores.
+        num_images: N.
+        gt_img: (G,) image index in [0, N) of each ground-truth box.
+        det_img: (D,) image index of each proposal, proposals already in
+            rank order within each image (see :func:`rank_by_image`).
+    """
+
+    def __init__(self, num_images: int, gt_img: np.ndarray, det_img: np.ndarray,
+                 budget: int):
+        gcount = np.bincount(gt_img, minlength=num_images)
+        dcount = np.bincount(det_img, minlength=num_images)
+        order = np.lexsort((-dcount, -gcount))
+        self.new = np.empty(num_images, np.int64)
+        self.new[order] = np.arange(num_images)
+        # stable: COCO order of the boxes and rank order of the proposals are kept
+        self.gt_sort = _regroup(gt_img, self.new, gcount, order)
+        self.det_sort = _regroup(det_img, self.new, dcount, order)
+        self.gt_img = self.new[gt_img][self.gt_sort]
+        self.det_img = self.new[det_img][self.det_sort]
+        self.gt_pos = positions_in_runs(self.gt_img)
+        self.det_pos = positions_in_runs(self.det_img)
+        self.ranges = list(_image_batches(gcount[order], dcount[order], budget))
+
+    def batches(self):
+        """Yield ``(lo, hi, gt_slice, det_slice)`` in the sorted order."""
+        for lo, hi in self.ranges:
+            g0, g1 = np.searchsorted(self.gt_img, [lo, hi])
+            d0, d1 = np.searchsorted(self.det_img, [lo, hi])
+            yield lo, hi, slice(g0, g1), slice(d0, d1)
+
+    def pad(self, lo: int, hi: int, sl: slice, values: np.ndarray, which: str,
+            fill=0) -> np.ndarray:
+        """(hi - lo, width, ...) padded ``values`` (already sorted) of the batch."""
+        img = (self.gt_img if which == 'gt' else self.det_img)[sl] - lo
+        pos = (self.gt_pos if which == 'gt' else self.det_pos)[sl]
+        width = int(pos.max()) + 1 if pos.size else 0
+        out = np.full((hi - lo, width) + values.shape[1:], fill, dtype=values.dtype)
+        out[img, pos] = values
+        return out
+
+
+def match_ranks_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
+                     gt_target: np.ndarray, det_img: np.ndarray, det_boxes: np.ndarray,
+                     iou_thrs: np.ndarray, budget: int = 2 ** 23, progress=None,
+                     with_det_gt: bool = False):
+    """COCO greedy matching of whole datasets given as flat arrays.
+
+    Args:
+        num_images: N.
+        gt_img: (G,) image index of each box; boxes of an image in COCO order.
+        gt_boxes: (G, 4) xywh.
+        gt_target: (G, A) bool, recall targets for each of A settings.
+        det_img: (D,) image index of each proposal; an image's proposals in
+            rank order (see :func:`rank_by_image`).
+        det_boxes: (D, 4) xywh.
+        iou_thrs: (T,) thresholds.
+        budget: Max elements of one batch's padded (images, D_i, G_i) IoU array.
+        progress: Called with the number of images done after each batch.
+        with_det_gt: Also return which box each proposal took.
+
+    Returns:
+        tuple: ``gt_rank`` (G, A, T), the within-image rank of the proposal
+        that took each box (:data:`UNMATCHED` if none), and ``det_gt`` (D, A,
+        T), the box index (into G) each proposal took, or -1 (None unless
+        ``with_det_gt``).
+    """
+    gt_img, det_img = np.asarray(gt_img, np.int64), np.asarray(det_img, np.int64)
+    a, t = gt_target.shape[1], len(iou_thrs)
+    gt_rank = np.full((len(gt_img), a, t), UNMATCHED, np.int64)
+    det_gt = np.full((len(det_img), a, t), -1, np.int64) if with_det_gt else None
+    b = _Batched(num_images, gt_img, det_img, budget)
+    gts, tgt = gt_boxes[b.gt_sort], gt_target[b.gt_sort]
+    dets = det_boxes[b.det_sort]
+    done = 0
+    for lo, hi, gs, ds in b.batches():
+        target = b.pad(lo, hi, gs, tgt[gs], 'gt', False).transpose(0, 2, 1)  # (m, A, Gm)
+        if target.shape[2] and ds.stop > ds.start:
+            valid = b.pad(lo, hi, ds, np.ones(ds.stop - ds.start, bool), 'det', False)
+            ious = box_iou_xywh(b.pad(lo, hi, ds, dets[ds], 'det'),
+                                b.pad(lo, hi, gs, gts[gs], 'gt'))
+            ranks = component_match_ranks(ious, valid, target, iou_thrs)  # (m, A, T, Gm)
+            img, pos = b.gt_img[gs] - lo, b.gt_pos[gs]
+            r = ranks[img, :, :, pos]  # (g, A, T)
+            gt_rank[b.gt_sort[gs]] = r
+            if with_det_gt:
+                gi, ai, ti = np.nonzero(r != UNMATCHED)
+                # proposal r of image img: its flat index in the sorted proposals
+                flat = ds.start + np.searchsorted(b.det_img[ds], img[gi] + lo) + r[gi, ai, ti]
+                det_gt[b.det_sort[flat], ai, ti] = b.gt_sort[gs][gi]
+        done += hi - lo
+        if progress is not None:
+            progress(done)
+    return gt_rank, det_gt
+
+
+def recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
+                       gt_areas: np.ndarray, gt_crowd: np.ndarray, det_img: np.ndarray,
+                       det_boxes: np.ndarray, det_scores: np.ndarray,
+                       max_dets: Sequence[int] = (10, 100), iou_thrs: np.ndarray = IOU_THRS,
+                       progress: Optional[callable] = None) -> Dict[str, float]:
+    """Class-agnostic AR@k (and ARs/ARm/ARl at the largest k), COCO semantics.
+
+    The whole dataset as flat arrays (G boxes, D proposals, N images):
+
+    Args:
+        num_images: N; images without boxes or proposals count (as pycocotools).
+        gt_img: (G,) image index in [0, N) of each box.
+        gt_boxes: (G, 4) xywh; an image's boxes in COCO's order (category id,
+            then file order), which decides ties.
+        gt_areas: (G,) the ``area`` field.
+        gt_crowd: (G,) bool, ``iscrowd``.
+        det_img: (D,) image index of each proposal.
+        det_boxes: (D, 4) xywh.
+        det_scores: (D,) scores; ties keep input order.
         max_dets: The k values.
         iou_thrs: IoU thresholds (default 0.50:0.05:0.95).
-        chunk: Images per vectorised batch (memory ~ chunk * k * G * 8 bytes).
-        progress: Called with the number of images done after each chunk.
+        progress: Called with the number of images done after each batch.
 
     Returns:
         dict: ``AR@k`` for each k, ``ARs@K``, ``ARm@K``, ``ARl@K`` for the
@@ -269,38 +411,20 @@ def class_agnostic_recall(gt_boxes: Sequence[np.ndarray], gt_areas: Sequence[np.
     """
     ks = sorted({int(k) for k in max_dets})
     kmax = ks[-1]
-    areas = list(AREA_RANGES.values())
-    hits = np.zeros((len(ks), len(areas), len(iou_thrs)), np.int64)
-    npig = np.zeros(len(areas), np.int64)
-    n = len(gt_boxes)
-    for lo in range(0, n, chunk):
-        idx = range(lo, min(n, lo + chunk))
-        tops, gtb, tgt_rows = [], [], []
-        for i in idx:
-            s = np.asarray(det_scores[i], np.float64).reshape(-1)
-            top = np.argsort(-s, kind='mergesort')[:kmax]
-            tops.append(np.asarray(det_boxes[i], np.float64).reshape(-1, 4)[top])
-            crowd = np.asarray(gt_crowd[i], bool).reshape(-1)
-            area = np.asarray(gt_areas[i], np.float64).reshape(-1)
-            tgt_rows.append(np.stack([~crowd & (area >= a0) & (area <= a1) for a0, a1 in areas]))
-            gtb.append(np.asarray(gt_boxes[i], np.float64).reshape(-1, 4))
-        gmax = max((len(x) for x in gtb), default=0)
-        dmax = max((len(x) for x in tops), default=0)
-        target = np.zeros((len(gtb), len(areas), gmax), bool)
-        for j, row in enumerate(tgt_rows):
-            target[j, :, :row.shape[1]] = row
-        npig += target.sum(axis=(0, 2))
-        if gmax and dmax:
-            dets = _pad(tops, dmax, 0.0, 4)
-            valid = np.zeros((len(tops), dmax), bool)
-            for j, x in enumerate(tops):
-                valid[j, :len(x)] = True
-            ious = box_iou_xywh(dets, _pad(gtb, gmax, 0.0, 4))
-            ranks = component_match_ranks(ious, valid, target, iou_thrs)
-            for ki, k in enumerate(ks):
-                hits[ki] += (ranks < k).sum(axis=(0, 3))
-        if progress is not None:
-            progress(min(n, lo + chunk))
+    gt_areas = np.asarray(gt_areas, np.float64).reshape(-1)
+    crowd = np.asarray(gt_crowd, bool).reshape(-1)
+    target = np.stack([~crowd & (gt_areas >= a0) & (gt_areas <= a1)
+                       for a0, a1 in AREA_RANGES.values()], axis=1)  # (G, A)
+    order = rank_by_image(det_img, det_scores)
+    det_img = np.asarray(det_img, np.int64)[order]
+    top = positions_in_runs(det_img) < kmax
+    gt_rank, _ = match_ranks_flat(num_images, np.asarray(gt_img, np.int64),
+                                  np.asarray(gt_boxes, np.float64).reshape(-1, 4), target,
+                                  det_img[top],
+                                  np.asarray(det_boxes, np.float64).reshape(-1, 4)[order[top]],
+                                  iou_thrs, progress=progress)
+    npig = target.sum(axis=0)  # (A,)
+    hits = np.stack([(gt_rank < k).sum(axis=0) for k in ks])  # (K, A, T)
     out: Dict[str, float] = {}
     with np.errstate(divide='ignore', invalid='ignore'):
         recall = np.where(npig[None, :, None] > 0, hits / np.maximum(npig, 1)[None, :, None], -1)
@@ -310,6 +434,31 @@ def class_agnostic_recall(gt_boxes: Sequence[np.ndarray], gt_areas: Sequence[np.
         out[f'{name}@{kmax}'] = _mean_ar(recall[-1, ai])
     out['num_targets'] = float(npig[0])
     return out
+
+
+def class_agnostic_recall(gt_boxes: Sequence[np.ndarray], gt_areas: Sequence[np.ndarray],
+                          gt_crowd: Sequence[np.ndarray], det_boxes: Sequence[np.ndarray],
+                          det_scores: Sequence[np.ndarray], max_dets: Sequence[int] = (10, 100),
+                          iou_thrs: np.ndarray = IOU_THRS,
+                          progress: Optional[callable] = None) -> Dict[str, float]:
+    """:func:`recall_from_arrays` with per-image inputs.
+
+    Per image i (same order in every argument): ``gt_boxes[i]`` (G_i, 4) xywh
+    in COCO's order, ``gt_areas[i]`` (G_i,), ``gt_crowd[i]`` (G_i,) bool,
+    ``det_boxes[i]`` (D_i, 4) xywh, ``det_scores[i]`` (D_i,).
+    """
+    def flat(groups, cols, dtype):
+        parts = [np.asarray(x, dtype).reshape(-1, cols) for x in groups]
+        sizes = np.array([len(x) for x in parts], np.int64)
+        arr = np.concatenate(parts) if parts else np.zeros((0, cols), dtype)
+        return arr, np.repeat(np.arange(len(parts)), sizes)
+
+    gb, gi = flat(gt_boxes, 4, np.float64)
+    db, di = flat(det_boxes, 4, np.float64)
+    return recall_from_arrays(len(gt_boxes), gi, gb, flat(gt_areas, 1, np.float64)[0][:, 0],
+                              flat(gt_crowd, 1, bool)[0][:, 0], di, db,
+                              flat(det_scores, 1, np.float64)[0][:, 0], max_dets, iou_thrs,
+                              progress)
 
 
 def _mean_ar(r: np.ndarray) -> float:
