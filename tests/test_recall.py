@@ -216,3 +216,59 @@ def test_component_matching_equals_sequential_greedy(seed):
         np.testing.assert_array_equal(got, ref)
         matched += int((ref != np.iinfo(np.int64).max).sum())
     assert matched > 100
+
+
+def _flat(coco, dets):
+    from owp.evaluation.functional.proposals import _GroundTruth, results_to_arrays
+    gt = _GroundTruth(coco)
+    return gt, results_to_arrays(dets, gt.image_ids)
+
+
+def test_small_batches_and_interleaved_input_give_the_same_matching():
+    """Batching (many tiny batches) and input order across images change nothing."""
+    from owp.evaluation.functional.recall import (IOU_THRS, UNMATCHED, match_ranks_flat,
+                                                  positions_in_runs, rank_by_image)
+    coco, dets = make_data(7, n_img=60)
+    gt, (img, boxes, scores) = _flat(coco, dets)
+    target = (~gt.crowd)[:, None]
+    order = rank_by_image(img, scores)
+    args = (len(gt.image_ids), gt.img, gt.boxes, target)
+    big, big_det = match_ranks_flat(*args, img[order], boxes[order], IOU_THRS, with_det_gt=True)
+    small, small_det = match_ranks_flat(*args, img[order], boxes[order], IOU_THRS, budget=50,
+                                        with_det_gt=True)
+    np.testing.assert_array_equal(big, small)
+    np.testing.assert_array_equal(big_det, small_det)
+    # proposals interleaved across images (only their order within an image counts)
+    # round robin: every image's first proposal, then every image's second, ...
+    inter = np.lexsort((img[order], positions_in_runs(img[order])))
+    mixed, mixed_det = match_ranks_flat(*args, img[order][inter], boxes[order][inter], IOU_THRS,
+                                        with_det_gt=True)
+    np.testing.assert_array_equal(mixed, big)
+    np.testing.assert_array_equal(mixed_det[np.argsort(inter)], big_det)
+    # det_gt is the inverse of gt_rank
+    assert (big != UNMATCHED).sum() == (big_det >= 0).sum() > 0
+    d, a, t = np.nonzero(big_det >= 0)
+    g = big_det[d, a, t]
+    assert (gt.img[g] == img[order][d]).all()
+
+
+def test_string_image_ids_are_supported():
+    coco, dets = make_data(8, n_img=20)
+    ref = evaluate_proposals(coco, dets, SPLIT, ('novel', ))
+    for im in coco['images']:
+        im['id'] = f"img{im['id']}"
+    for a in coco['annotations']:
+        a['image_id'] = f"img{a['image_id']}"
+    dets = [dict(d, image_id=f"img{d['image_id']}") for d in dets]
+    assert evaluate_proposals(coco, dets, SPLIT, ('novel', )) == ref
+
+
+def test_bad_annotation_and_short_bbox_are_named():
+    coco, dets = _tiny()
+    dets[1]['bbox'] = [0, 0, 3]
+    with pytest.raises(ValueError, match=r'results\[1\]: bbox \[0, 0, 3\] must be 4'):
+        evaluate_proposals(coco, dets, dict(base=['b1'], novel=['n1']))
+    coco, dets = _tiny()
+    coco['annotations'][1]['image_id'] = 9
+    with pytest.raises(ValueError, match=r'annotations\[1\] \(id 2\): image_id 9'):
+        evaluate_proposals(coco, dets, dict(base=['b1'], novel=['n1']))
