@@ -272,3 +272,16 @@ def test_bad_annotation_and_short_bbox_are_named():
     coco['annotations'][1]['image_id'] = 9
     with pytest.raises(ValueError, match=r'annotations\[1\] \(id 2\): image_id 9'):
         evaluate_proposals(coco, dets, dict(base=['b1'], novel=['n1']))
+
+
+@pytest.mark.parametrize('mutate, words', [
+    (lambda d: d[1].update(score='0.5'), r"results\[1\]: score '0.5'"),
+    (lambda d: d[0].update(image_id=1.5), r'results\[0\]: image_id 1.5'),
+    (lambda d: d[1].update(bbox=None), r'results\[1\]: bbox None'),
+    (lambda d: d.append('not a dict'), r'results\[2\]: expected a dict'),
+])
+def test_bad_types_fail_naming_the_entry(mutate, words):
+    coco, dets = _tiny()
+    mutate(dets)
+    with pytest.raises(ValueError, match=words):
+        evaluate_proposals(coco, dets, dict(base=['b1'], novel=['n1']))

@@ -78,6 +78,12 @@ def results_to_arrays(results: Sequence[Mapping], image_ids: Sequence, validate:
     known = np.asarray(image_ids)
     try:
         get = operator.itemgetter
+        # exact types, or the slow path: no silent truncation of float ids or
+        # parsing of numeric strings
+        if not set(map(type, map(get('image_id'), results))) <= {int}:
+            raise TypeError('image ids that are not int')
+        if validate and not set(map(type, map(get('score'), results))) <= {int, float}:
+            raise TypeError('scores that are not numbers')
         ids = np.fromiter(map(get('image_id'), results), np.int64, n)
         scores = np.fromiter(map(get('score'), results), np.float64, n)
         lens = np.fromiter(map(len, map(get('bbox'), results)), np.int64, n)
