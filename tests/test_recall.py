@@ -285,3 +285,24 @@ def test_bad_types_fail_naming_the_entry(mutate, words):
     mutate(dets)
     with pytest.raises(ValueError, match=words):
         evaluate_proposals(coco, dets, dict(base=['b1'], novel=['n1']))
+
+
+def test_per_image_api_equals_flat_api():
+    from owp.evaluation import class_agnostic_recall
+    coco, dets = make_data(9, n_img=30)
+    ids = [im['id'] for im in coco['images']]
+    novel = {7, 12, 20}
+    anns = sorted((a for a in coco['annotations'] if a['category_id'] in novel),
+                  key=lambda a: (a['image_id'], a['category_id']))
+    per = {i: [a for a in anns if a['image_id'] == i] for i in ids}
+    mine = {i: [d for d in dets if d['image_id'] == i] for i in ids}
+    out = class_agnostic_recall(
+        [np.array([a['bbox'] for a in per[i]]).reshape(-1, 4) for i in ids],
+        [[a['area'] for a in per[i]] for i in ids],
+        [[bool(a['iscrowd']) for a in per[i]] for i in ids],
+        [np.array([d['bbox'] for d in mine[i]]).reshape(-1, 4) for i in ids],
+        [[d['score'] for d in mine[i]] for i in ids], max_dets=(10, 100))
+    ref = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'remove', (10, 100))
+    for k, v in ref.items():
+        assert out[k.split('/')[1]] == pytest.approx(v, abs=1e-12)
+    assert out['num_targets'] > 0

@@ -1,6 +1,7 @@
-from .functional import class_agnostic_recall
-from .functional.proposals import base_class_ap, evaluate_proposals, validate_results
+from .functional import class_agnostic_recall, recall_from_arrays
+from .functional.proposals import (base_class_ap, evaluate_proposals, results_to_arrays,
+                                   validate_results)
 from .metrics import OWPRecallMetric
 
 __all__ = ['OWPRecallMetric', 'base_class_ap', 'class_agnostic_recall', 'evaluate_proposals',
-           'validate_results']
+           'recall_from_arrays', 'results_to_arrays', 'validate_results']

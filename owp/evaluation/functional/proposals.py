@@ -4,7 +4,7 @@ import io
 import itertools
 import math
 import operator
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, Mapping, Sequence
 
 import numpy as np
 

@@ -16,17 +16,18 @@ Reproduces ``pycocotools.cocoeval.COCOeval`` with ``useCats=0`` for recall:
 
 Since a greedy match in score order never looks ahead, one pass over the
 largest k gives the matching of every smaller k as well: a target counts for
-AR@k when the rank of the proposal that took it is below k. The pass runs over
-proposal ranks with all images, thresholds and area ranges at once, and only
-over proposals that overlap some target at IoU >= 0.5 (the others can never
-match), so its cost is that of a few hundred numpy operations.
+AR@k when the rank of the proposal that took it is below k. The matching is
+solved per connected component of the proposal-box overlaps
+(:func:`component_match_ranks`); inputs are flat arrays over the whole
+dataset (:func:`recall_from_arrays`), padded batch by batch.
 """
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-__all__ = ['IOU_THRS', 'AREA_RANGES', 'box_iou_xywh', 'class_agnostic_recall',
-           'component_match_ranks', 'greedy_match_ranks']
+__all__ = ['IOU_THRS', 'AREA_RANGES', 'UNMATCHED', 'box_iou_xywh', 'class_agnostic_recall',
+           'component_match_ranks', 'greedy_match_ranks', 'match_ranks_flat',
+           'positions_in_runs', 'rank_by_image', 'recall_from_arrays']
 
 IOU_THRS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
 #: Rank of the 'proposal' that took an unmatched target: larger than any k.
