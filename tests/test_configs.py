@@ -103,3 +103,51 @@ def test_missing_dataset_path_names_the_path(tmp_path):
     cfg.train_dataloader.dataset.data_root = missing
     with pytest.raises(FileNotFoundError, match='no-such-dir'):
         DATASETS.build(cfg.train_dataloader.dataset)
+
+
+# What each training recipe of the paper (sec. 4, appendix A table 3) lets learn.
+_LOC = ('bbox_head.reg_convs', 'bbox_head.conv_reg', 'bbox_head.conv_iou',
+        'bbox_head.scales')
+_CLS = ('bbox_head.cls_convs', 'bbox_head.conv_cls')
+RECIPES = {
+    # recipe: (frozen prefixes, prefixes that must learn)
+    'finetune': ((), _CLS + _LOC + ('backbone.layer4', 'neck')),
+    'frozen': (_LOC, _CLS + ('backbone.layer4', 'neck')),
+    'joint-fb': (('backbone', ), _CLS + _LOC + ('neck', )),
+    'finetune-fb': (('backbone', 'neck'), _CLS + _LOC),
+    'frozen-fb': (('backbone', 'neck') + _LOC, _CLS),
+}
+
+
+@pytest.mark.parametrize('recipe', sorted(RECIPES))
+def test_recipe_freezes_what_it_says(recipe):
+    """Two real optimizer steps: frozen weights stay bit-identical, the rest move."""
+    import owp  # noqa: F401
+    from mmdet.registry import MODELS
+    from mmdet.testing import demo_mm_inputs
+    from mmengine.optim import build_optim_wrapper
+
+    path = osp.join(CONFIGS, 'coco', f'fcos-owp-iou-cs-is-{recipe}_r50_fpn_90k_coco-voc.py')
+    cfg = Config.fromfile(path)
+    _null_init_cfg(cfg.model)
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    packed = demo_mm_inputs(batch_size=1, image_shapes=[(3, 64, 64)], num_items=[3],
+                            num_classes=cfg.model.bbox_head.num_classes)
+    model.train()
+    for _ in range(2):
+        data = model.data_preprocessor(packed, True)
+        losses = model(**data, mode='loss')
+        optim_wrapper.update_params(sum(v.sum() for k, v in losses.items() if 'loss' in k))
+    frozen, learning = RECIPES[recipe]
+    moved = {k for k, v in model.named_parameters() if not torch.equal(v, before[k])}
+    for prefix in frozen:
+        names = [k for k in before if k.startswith(prefix + '.')]
+        assert names, prefix
+        assert not moved.intersection(names), (recipe, prefix, sorted(moved & set(names))[:3])
+    for prefix in learning:
+        assert any(k.startswith(prefix + '.') for k in moved), (recipe, prefix)
