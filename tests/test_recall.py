@@ -306,3 +306,41 @@ def test_per_image_api_equals_flat_api():
     for k, v in ref.items():
         assert out[k.split('/')[1]] == pytest.approx(v, abs=1e-12)
     assert out['num_targets'] > 0
+
+
+@pytest.mark.parametrize('block', [1, 5, 64, 1 << 60])
+def test_blocked_iou_equals_pycocotools_iou(monkeypatch, block):
+    """Any blocking gives pycocotools' IoU bit for bit, batched or not."""
+    from pycocotools import mask as mask_utils
+
+    from owp.evaluation.functional import recall
+    rng = np.random.default_rng(3)
+
+    def boxes(*shape):
+        xy = rng.uniform(0, 100, shape + (2, ))
+        wh = rng.uniform(0, 60, shape + (2, )).round(1)
+        wh[..., 0][wh[..., 0] < 5] = 0  # empty boxes: union can be 0
+        return np.concatenate([xy, wh], -1)
+
+    monkeypatch.setattr(recall, 'IOU_BLOCK', block)
+    d, g = boxes(3, 40), boxes(3, 6)
+    ious = recall.box_iou_xywh(d, g)
+    assert ious.shape == (3, 40, 6)
+    for i in range(3):
+        ref = np.asarray(mask_utils.iou(d[i].tolist(), g[i].tolist(), [0] * 6))
+        np.testing.assert_array_equal(ious[i], ref)
+        np.testing.assert_array_equal(recall.box_iou_xywh(d[i], g[i]), ref)  # unbatched
+    # broadcast leading dims
+    np.testing.assert_array_equal(recall.box_iou_xywh(d[:, None], g[None]),
+                                  np.stack([[recall.box_iou_xywh(a, b) for b in g] for a in d]))
+
+
+@pytest.mark.parametrize('high', [1, 300, 70_000, 2 ** 40])
+def test_stable_argsort_indices_equals_numpy(high):
+    from owp.evaluation.functional.recall import stable_argsort_indices
+    keys = np.random.default_rng(high % 97).integers(0, high, 5000)
+    np.testing.assert_array_equal(stable_argsort_indices(keys),
+                                  np.argsort(keys, kind='stable'))
+    assert stable_argsort_indices(np.zeros(0, np.int64)).size == 0
+    neg = keys - high // 2
+    np.testing.assert_array_equal(stable_argsort_indices(neg), np.argsort(neg, kind='stable'))

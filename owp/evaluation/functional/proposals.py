@@ -80,12 +80,16 @@ def results_to_arrays(results: Sequence[Mapping], image_ids: Sequence, validate:
         get = operator.itemgetter
         # exact types, or the slow path: no silent truncation of float ids or
         # parsing of numeric strings
-        if not set(map(type, map(get('image_id'), results))) <= {int}:
+        # (one pass over the dicts per field; the type check and the
+        # conversion then read a list, which is cheaper than a second pass)
+        ids = list(map(get('image_id'), results))
+        if not set(map(type, ids)) <= {int}:
             raise TypeError('image ids that are not int')
-        if validate and not set(map(type, map(get('score'), results))) <= {int, float}:
+        ids = np.fromiter(ids, np.int64, n)
+        scores = list(map(get('score'), results))
+        if validate and not set(map(type, scores)) <= {int, float}:
             raise TypeError('scores that are not numbers')
-        ids = np.fromiter(map(get('image_id'), results), np.int64, n)
-        scores = np.fromiter(map(get('score'), results), np.float64, n)
+        scores = np.fromiter(scores, np.float64, n)
         lens = np.fromiter(map(len, map(get('bbox'), results)), np.int64, n)
         if (lens != 4).any():
             i = int(np.argmax(lens != 4))

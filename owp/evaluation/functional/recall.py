@@ -27,7 +27,8 @@ import numpy as np
 
 __all__ = ['IOU_THRS', 'AREA_RANGES', 'UNMATCHED', 'box_iou_xywh', 'class_agnostic_recall',
            'component_match_ranks', 'greedy_match_ranks', 'match_ranks_flat',
-           'positions_in_runs', 'rank_by_image', 'recall_from_arrays']
+           'positions_in_runs', 'rank_by_image', 'recall_from_arrays',
+           'stable_argsort_indices']
 
 IOU_THRS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
 #: Rank of the 'proposal' that took an unmatched target: larger than any k.
@@ -36,8 +37,34 @@ AREA_RANGES = {'all': (0 ** 2, 1e5 ** 2), 's': (0 ** 2, 32 ** 2), 'm': (32 ** 2,
                'l': (96 ** 2, 1e5 ** 2)}
 
 
+#: Pairs per block in :func:`box_iou_xywh`: small enough that the block's
+#: temporaries stay in cache (about 2x faster than whole-array passes).
+IOU_BLOCK = 1 << 16
+
+
+def _iou_block(d: np.ndarray, g: np.ndarray, out: np.ndarray) -> None:
+    """IoU of (..., D, 4) and (..., G, 4) xywh boxes into ``out`` (..., D, G)."""
+    d, g = d[..., :, None, :], g[..., None, :, :]
+    dx1, dy1, dw, dh = (d[..., i] for i in range(4))
+    gx1, gy1, gw, gh = (g[..., i] for i in range(4))
+    # same arithmetic as pycocotools' bbox IoU, with few temporaries
+    inter = np.minimum(dx1 + dw, gx1 + gw, out=out)
+    inter -= np.maximum(dx1, gx1)
+    np.maximum(inter, 0, out=inter)
+    ih = np.minimum(dy1 + dh, gy1 + gh)
+    ih -= np.maximum(dy1, gy1)
+    np.maximum(ih, 0, out=ih)
+    inter *= ih
+    union = dw * dh + gw * gh - inter
+    np.divide(inter, union, out=inter, where=union > 0)
+    inter[union <= 0] = 0.0
+
+
 def box_iou_xywh(dets: np.ndarray, gts: np.ndarray) -> np.ndarray:
     """IoU as pycocotools computes it for non-crowd boxes, batched.
+
+    Computed in blocks of about :data:`IOU_BLOCK` pairs; every element gets
+    the same float64 operations in the same order whatever the blocking.
 
     Args:
         dets: (..., D, 4) boxes, xywh.
@@ -46,22 +73,26 @@ def box_iou_xywh(dets: np.ndarray, gts: np.ndarray) -> np.ndarray:
     Returns:
         np.ndarray: (..., D, G) float64 IoU (0 where the union is empty).
     """
-    d = np.asarray(dets, np.float64)[..., :, None, :]  # (..., D, 1, 4)
-    g = np.asarray(gts, np.float64)[..., None, :, :]  # (..., 1, G, 4)
-    dx1, dy1, dw, dh = (d[..., i] for i in range(4))
-    gx1, gy1, gw, gh = (g[..., i] for i in range(4))
-    # same arithmetic as pycocotools' bbox IoU, with few temporaries
-    inter = np.minimum(dx1 + dw, gx1 + gw)
-    inter -= np.maximum(dx1, gx1)
-    np.clip(inter, 0, None, out=inter)
-    ih = np.minimum(dy1 + dh, gy1 + gh)
-    ih -= np.maximum(dy1, gy1)
-    np.clip(ih, 0, None, out=ih)
-    inter *= ih
-    union = dw * dh + gw * gh - inter
-    np.divide(inter, union, out=inter, where=union > 0)
-    inter[union <= 0] = 0.0
-    return inter
+    d = np.asarray(dets, np.float64)
+    g = np.asarray(gts, np.float64)
+    lead = np.broadcast_shapes(d.shape[:-2], g.shape[:-2])
+    n_d, n_g = d.shape[-2], g.shape[-2]
+    out = np.empty(lead + (n_d, n_g))
+    if out.size <= IOU_BLOCK:
+        _iou_block(d, g, out)
+        return out
+    if not lead:  # one set of boxes: blocks of proposals
+        step = max(1, IOU_BLOCK // max(n_g, 1))
+        for i in range(0, n_d, step):
+            _iou_block(d[i:i + step], g, out[i:i + step])
+        return out
+    d = np.broadcast_to(d, lead + (n_d, 4)).reshape(-1, n_d, 4)
+    g = np.broadcast_to(g, lead + (n_g, 4)).reshape(-1, n_g, 4)
+    flat = out.reshape(-1, n_d, n_g)
+    step = max(1, IOU_BLOCK // max(n_d * n_g, 1))
+    for i in range(0, len(flat), step):
+        _iou_block(d[i:i + step], g[i:i + step], flat[i:i + step])
+    return out
 
 
 def greedy_match_ranks(ious: np.ndarray, valid_det: np.ndarray, target: np.ndarray,
@@ -253,7 +284,37 @@ def rank_by_image(det_img: np.ndarray, det_scores: np.ndarray) -> np.ndarray:
     ``np.lexsort((-scores, img))``, faster.
     """
     by_score = np.argsort(-np.asarray(det_scores, np.float64), kind='stable')
-    return by_score[np.argsort(np.asarray(det_img)[by_score], kind='stable')]
+    return by_score[stable_argsort_indices(np.asarray(det_img)[by_score])]
+
+
+def stable_argsort_indices(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind='stable')`` for non-negative integer keys, faster.
+
+    numpy radix-sorts integers of 16 bits or less (linear time) and merge-sorts
+    wider ones; so the keys are sorted 16 bits at a time, least significant
+    first (an LSD radix sort of stable passes). One pass up to 65,536 images.
+
+    Args:
+        keys: (N,) non-negative integers.
+
+    Returns:
+        np.ndarray: (N,) int64 permutation.
+    """
+    keys = np.asarray(keys)
+    if keys.size == 0:
+        return np.zeros(0, np.int64)
+    if keys.min() < 0:
+        return np.argsort(keys, kind='stable')
+    top = int(keys.max())
+    order = None
+    shift = 0
+    while True:
+        digit = ((keys if order is None else keys[order]) >> shift) & 0xFFFF
+        step = np.argsort(digit.astype(np.uint16), kind='stable')
+        order = step if order is None else order[step]
+        shift += 16
+        if top >> shift == 0:
+            return order
 
 
 def _image_batches(gcount: np.ndarray, dcount: np.ndarray, budget: int):
@@ -277,7 +338,7 @@ def _regroup(img: np.ndarray, new: np.ndarray, count: np.ndarray, order: np.ndar
     When ``img`` is already sorted, this moves whole blocks (no sort).
     """
     if img.size and not (np.diff(img) >= 0).all():
-        return np.argsort(new[img], kind='stable')
+        return stable_argsort_indices(new[img])
     start = np.concatenate([[0], np.cumsum(count)[:-1]])  # block of each old image
     size = count[order]
     first = np.concatenate([[0], np.cumsum(size)[:-1]])
