@@ -219,6 +219,11 @@ def test_iou_target_in_the_head_matches_decoded_boxes(monkeypatch):
     torch.testing.assert_close(seen['iou'][1], ref, atol=1e-5, rtol=1e-5)
 
 
+def outside_gts(points, batch=2):
+    """(N,) bool in the loss' flat order (level, image, point): outside every gt box."""
+    return torch.cat([~points_in_boxes(p, g.bboxes) for p in points for g in gts(batch)])
+
+
 def test_unknown_object_mask_pure():
     logits = torch.logit(torch.tensor([0.99, 0.96, 0.5, 0.97]))
     bg = torch.tensor([True, True, True, False])
@@ -243,7 +248,10 @@ def test_masking_starts_at_the_iteration(it, expect_masking):
         points = head.prior_generator.grid_priors([c.shape[-2:] for c in cls], device='cpu')
         labels = torch.cat(head.get_targets(points, gts())[0])
         flat_obj = torch.cat([o.permute(0, 2, 3, 1).reshape(-1) for o in obj]).sigmoid()
-        expected = ((labels == head.num_classes) & (flat_obj > 0.5)).sum()
+        bg = labels == head.num_classes
+        outside = outside_gts(points)
+        assert (bg & ~outside).any()  # FCOS negatives inside boxes exist, and are kept
+        expected = (bg & outside & (flat_obj > 0.5)).sum()
         assert losses['num_unknown_masked'] == expected > 0
 
 
@@ -254,8 +262,10 @@ def test_masking_removes_exactly_those_points_from_the_cls_loss():
     points = head.prior_generator.grid_priors([c.shape[-2:] for c in cls], device='cpu')
     labels = torch.cat(head.get_targets(points, gts())[0])
     flat_obj = torch.cat([o.permute(0, 2, 3, 1).reshape(-1) for o in obj])
-    drop = (labels == head.num_classes) & (flat_obj.sigmoid() > 0.6)
+    bg_like_object = (labels == head.num_classes) & (flat_obj.sigmoid() > 0.6)
+    drop = bg_like_object & outside_gts(points)
     assert drop.any() and (~drop).any()
+    assert (bg_like_object & ~drop).any()  # object-like negatives inside a gt box stay
     flat_cls = torch.cat([c.permute(0, 2, 3, 1).reshape(-1, 3) for c in cls])
     num_pos = max(float((labels < head.num_classes).sum()), 1.0)
     expected = head.loss_cls(flat_cls[~drop], labels[~drop], avg_factor=num_pos)
@@ -431,3 +441,19 @@ def test_predict_objectness_maps():
 def test_invalid_options_fail_at_build(kw, words):
     with pytest.raises(ValueError, match=words):
         make_head(**kw)
+
+
+def test_unknown_area_masking_never_drops_points_inside_gt_boxes():
+    head = make_head(objectness_branches=('iou', ), unknown_masking=dict(thr=0.6, area=True))
+    cls, box, obj = head(feats())
+    points = head.prior_generator.grid_priors([c.shape[-2:] for c in cls], device='cpu')
+    labels = torch.cat(head.get_targets(points, gts())[0])
+    flat = [torch.cat([t.permute(0, 2, 3, 1).reshape(-1, t.size(1)) for t in ts])
+            for ts in (obj, box)]
+    flat_points = torch.cat([p.repeat(2, 1) for p in points])
+    drop = head._unknown_mask(flat[0], labels, flat[1], flat_points, points, gts())
+    point_only = (labels == head.num_classes) & outside_gts(points) & \
+        (flat[0][:, 0].sigmoid() > 0.6)
+    assert (drop & ~point_only).any()  # the area grew the mask ...
+    assert not (drop & ~outside_gts(points)).any()  # ... but never into a gt box
+    assert not (drop & (labels != head.num_classes)).any()

@@ -279,7 +279,7 @@ class OWPFCOSHead(FCOSHead):
             if self.unknown_masking is not None and \
                     self._current_iter() >= self.unknown_masking['start_iter']:
                 drop = self._unknown_mask(flat_obj, flat_labels, flat_bbox, flat_points,
-                                          points, num_imgs)
+                                          points, batch_gt_instances)
                 weight = (~drop).float()
                 losses['num_unknown_masked'] = drop.sum().float().detach()
             losses['loss_cls'] = self.loss_cls(flat_cls, flat_labels, weight=weight,
@@ -332,24 +332,36 @@ class OWPFCOSHead(FCOSHead):
         return gt
 
     def _unknown_mask(self, flat_obj: Tensor, flat_labels: Tensor, flat_bbox: Tensor,
-                      flat_points: Tensor, points: List[Tensor], num_imgs: int) -> Tensor:
-        """(N,) bool: background points dropped from the classification loss."""
+                      flat_points: Tensor, points: List[Tensor],
+                      batch_gt_instances: InstanceList) -> Tensor:
+        """(N,) bool: background points dropped from the classification loss.
+
+        Only points outside every annotated box of their image can be dropped:
+        the paper masks "regions outside of the ground-truth" (sec. 3.3, fig. 4,
+        appendix A). FCOS negatives inside a box (beyond the center-sampling
+        radius, or on another level) stay hard negatives of the focal loss.
+        Flat order of the N points: level, image, point.
+        """
         cfg = self.unknown_masking
         logits = flat_obj[:, self.branches.index(cfg['branch'])]
-        is_bg = flat_labels == self.num_classes
-        drop = unknown_object_mask(logits, is_bg, cfg['thr'])
+        img_ids = torch.cat([torch.arange(len(batch_gt_instances), device=flat_bbox.device)
+                             .repeat_interleave(p.size(0)) for p in points])
+        in_gt = torch.zeros_like(flat_labels, dtype=torch.bool)
+        for img, gt in enumerate(batch_gt_instances):
+            idx = (img_ids == img).nonzero().reshape(-1)
+            in_gt[idx] = points_in_boxes(flat_points[idx], gt.bboxes)
+        candidates = (flat_labels == self.num_classes) & ~in_gt
+        drop = unknown_object_mask(logits, candidates, cfg['thr'])
         if not cfg['area'] or not drop.any():
             return drop
-        # Unknown-area masking: also drop background points inside the boxes the
-        # unknown points predict, image by image (flat order: level, image, point).
-        strides = torch.cat([flat_bbox.new_full((p.size(0) * num_imgs, ), s)
+        # Unknown-area masking: also drop candidate points inside the boxes the
+        # unknown points predict, image by image.
+        strides = torch.cat([flat_bbox.new_full((p.size(0) * len(batch_gt_instances), ), s)
                              for p, s in zip(points, self.strides)])
-        img_ids = torch.cat([torch.arange(num_imgs, device=flat_bbox.device)
-                             .repeat_interleave(p.size(0)) for p in points])
         dist = flat_bbox.detach() * (strides[:, None] if self.norm_on_bbox else 1)
         boxes = self.bbox_coder.decode(flat_points, dist)
         area = torch.zeros_like(drop)
-        for img in range(num_imgs):
+        for img in range(len(batch_gt_instances)):
             in_img = img_ids == img
             seeds = (drop & in_img).nonzero().reshape(-1)
             if len(seeds) == 0:
@@ -361,7 +373,7 @@ class OWPFCOSHead(FCOSHead):
                                       dict(type='nms', iou_threshold=cfg['area_nms_iou']))
                 seed_boxes = seed_boxes[keep]
             area |= in_img & points_in_boxes(flat_points, seed_boxes)
-        return drop | (area & is_bg)
+        return drop | (area & candidates)
 
     # ----------------------------------------------------------------- predict
     def _predict_by_feat_single(self,

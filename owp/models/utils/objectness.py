@@ -108,7 +108,8 @@ def unknown_object_mask(objectness_logits: Tensor, is_background: Tensor, thr: f
 
     Args:
         objectness_logits: (N,) predicted objectness logits (detached here).
-        is_background: (N,) bool, points labelled background.
+        is_background: (N,) bool, points labelled background and outside every
+            annotated box (the candidates for masking).
         thr: Objectness probability above which a background point is masked.
 
     Returns:
