@@ -151,3 +151,56 @@ def test_recipe_freezes_what_it_says(recipe):
         assert not moved.intersection(names), (recipe, prefix, sorted(moved & set(names))[:3])
     for prefix in learning:
         assert any(k.startswith(prefix + '.') for k in moved), (recipe, prefix)
+
+
+def test_finetune_slows_the_localization_branches_and_keeps_the_bias_rule():
+    """Every slowed parameter gets 0.1x the joint recipe's lr and the same decay."""
+    import owp  # noqa: F401
+    from mmdet.registry import MODELS
+    from mmengine.optim import build_optim_wrapper
+
+    groups = {}
+    for recipe in ('joint', 'finetune'):
+        cfg = Config.fromfile(osp.join(
+            CONFIGS, 'coco', f'fcos-owp-iou-cs-is-{recipe}_r50_fpn_90k_coco-voc.py'))
+        cfg.model.backbone.depth = 18  # the optimizer groups do not depend on depth
+        cfg.model.neck.in_channels = [64, 128, 256, 512]
+        _null_init_cfg(cfg.model)
+        init_default_scope('mmdet')
+        model = MODELS.build(cfg.model)
+        names = {id(p): n for n, p in model.named_parameters()}
+        ow = build_optim_wrapper(model, cfg.optim_wrapper)
+        groups[recipe] = {names[id(g['params'][0])]: (g['lr'], g['weight_decay'])
+                          for g in ow.optimizer.param_groups}
+    joint, finetune = groups['joint'], groups['finetune']
+    assert joint.keys() == finetune.keys()
+    slowed = [n for n in joint if n.startswith(_LOC)]
+    assert 'bbox_head.conv_reg.bias' in slowed and 'bbox_head.conv_iou.bias' in slowed
+    for n in joint:
+        ratio = 0.1 if n in slowed else 1.0
+        assert finetune[n][0] == pytest.approx(ratio * joint[n][0]), n
+        assert finetune[n][1] == joint[n][1], n
+
+
+def test_scale_keys_reject_unmatched_keys_and_bad_rules():
+    import owp  # noqa: F401
+    from mmengine.optim import build_optim_wrapper
+    init_default_scope('mmdet')
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.GroupNorm(1, 2))
+
+    def build(scale_keys):
+        return build_optim_wrapper(model, dict(
+            constructor='ScaledOptimWrapperConstructor',
+            optimizer=dict(type='SGD', lr=0.1, weight_decay=0.01),
+            paramwise_cfg=dict(bias_decay_mult=0., scale_keys=scale_keys)))
+
+    groups = build({'0.': dict(lr_mult=0.5)}).optimizer.param_groups
+    # conv weight, conv bias (no decay from bias_decay_mult), gn weight, gn bias
+    assert [(g['lr'], g['weight_decay']) for g in groups] == [
+        (0.05, 0.01), (0.05, 0.0), (0.1, 0.01), (0.1, 0.0)]
+    with pytest.raises(ValueError, match=r"\['neck'\] match no parameter"):
+        build({'neck': dict(lr_mult=0.)})
+    with pytest.raises(ValueError, match=r"scale_keys\['0.'\].lr_mult must be"):
+        build({'0.': dict(lr_mult=-1)})
+    with pytest.raises(ValueError, match="'lr_mult' and/or 'decay_mult'"):
+        build({'0.': dict(lr=0.)})

@@ -5,11 +5,14 @@
 _base_ = './fcos-owp-iou-cs-is-joint_r50_fpn_90k_coco-voc.py'
 owp_checkpoint = 'work_dirs/fcos-owp-iou-cs-is_r50_fpn_90k_coco-voc/iter_90000.pth'
 load_from = owp_checkpoint
-slow_lr_mult = 0.1  # 0.01 * 0.1 = 0.001
+slow = dict(lr_mult=0.1)  # 0.01 * 0.1 = 0.001
+# scale_keys multiply what the schedule's rules give each parameter (biases
+# keep their 2x lr and no decay); mmengine's custom_keys would replace them.
 optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={
-        'bbox_head.reg_convs': dict(lr_mult=slow_lr_mult),
-        'bbox_head.conv_reg': dict(lr_mult=slow_lr_mult),
-        'bbox_head.conv_iou': dict(lr_mult=slow_lr_mult),
-        'bbox_head.scales': dict(lr_mult=slow_lr_mult),
+    constructor='ScaledOptimWrapperConstructor',
+    paramwise_cfg=dict(scale_keys={
+        'bbox_head.reg_convs': slow,
+        'bbox_head.conv_reg': slow,
+        'bbox_head.conv_iou': slow,
+        'bbox_head.scales': slow,
     }))

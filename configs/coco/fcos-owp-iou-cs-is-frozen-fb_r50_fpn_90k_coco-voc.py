@@ -6,4 +6,4 @@
 _base_ = './fcos-owp-iou-cs-is-frozen_r50_fpn_90k_coco-voc.py'
 model = dict(backbone=dict(frozen_stages=4))  # stem + all 4 ResNet stages
 optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={'neck': dict(lr_mult=0.0, decay_mult=0.0)}))
+    paramwise_cfg=dict(scale_keys={'neck': dict(lr_mult=0.0, decay_mult=0.0)}))

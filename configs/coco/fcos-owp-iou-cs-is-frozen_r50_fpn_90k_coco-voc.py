@@ -1,15 +1,16 @@
 # Appendix A, "frozen" recipe (table 3): the finetune recipe with the
 # localization branches (regression tower, box and IoU convs, FPN-level scales)
 # frozen instead of slowed, so they keep the OWP model's weights while
-# classification trains on top. Frozen here means lr_mult=0 and decay_mult=0:
-# config-only and safe under DDP (parameters frozen after the model is wrapped
-# would break it). Their gradients are still computed (the box and IoU losses
-# still train the backbone and neck, as in finetune) and count in the
-# clip_grad norm. tests/test_configs.py checks the weights do not move.
+# classification trains on top. Frozen here means lr and weight decay scaled by
+# 0 (owp's ScaledOptimWrapperConstructor): config-only and safe under DDP
+# (parameters frozen after the model is wrapped would break it). Their gradients
+# are still computed (the box and IoU losses still train the backbone and neck,
+# as in finetune) and count in the clip_grad norm. tests/test_configs.py checks
+# that the weights do not move.
 _base_ = './fcos-owp-iou-cs-is-finetune_r50_fpn_90k_coco-voc.py'
 frozen = dict(lr_mult=0.0, decay_mult=0.0)
 optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys={
+    paramwise_cfg=dict(scale_keys={
         'bbox_head.reg_convs': frozen,
         'bbox_head.conv_reg': frozen,
         'bbox_head.conv_iou': frozen,
