@@ -437,6 +437,15 @@ def test_predict_objectness_maps():
     (dict(unknown_masking=dict(thr=0.9, start=3)), 'unknown keys'),
     (dict(cls_mode='both'), 'cls_mode must be one of'),
     (dict(iou_sampling_thr=1.2), 'iou_sampling_thr'),
+    (dict(unknown_masking=dict(thr=0.9, start_iter='5k')), 'start_iter must be an int'),
+    (dict(unknown_masking=dict(thr=0.9, start_iter=-1)), 'start_iter must be an int'),
+    (dict(unknown_masking=dict(thr=0.9, area='no')), 'area must be True or False'),
+    (dict(unknown_masking=dict(thr=0.9, area_nms_iou=0.5)), 'only acts with area=True'),
+    (dict(unknown_masking=dict(thr=0.9, area=True, area_nms_iou=1.5)),
+     r'area_nms_iou must be in \(0, 1\]'),
+    (dict(cls_mode='frozen', objectness_branches=('iou', ),
+          test_cfg=dict(score_mode='logits*iou')), "classifier that cls_mode='frozen' never"),
+    (dict(cls_mode='frozen', centerness_on_reg=False), 'set centerness_on_reg=True'),
 ])
 def test_invalid_options_fail_at_build(kw, words):
     with pytest.raises(ValueError, match=words):
@@ -457,3 +466,20 @@ def test_unknown_area_masking_never_drops_points_inside_gt_boxes():
     assert (drop & ~point_only).any()  # the area grew the mask ...
     assert not (drop & ~outside_gts(points)).any()  # ... but never into a gt box
     assert not (drop & (labels != head.num_classes)).any()
+
+
+@pytest.mark.parametrize('branches, mode', [(('centerness', ), 'centerness'), (('iou', ), 'iou'),
+                                            (('centerness', 'iou'), 'sqrt(centerness*iou)')])
+def test_frozen_classifier_defaults_to_objectness_scoring(branches, mode):
+    assert make_head(cls_mode='frozen', objectness_branches=branches).score_mode == mode
+    assert make_head(objectness_branches=branches).score_mode.startswith('logits')
+
+
+def test_logits_component_is_the_proposals_own_class_probability():
+    head = make_head(objectness_branches=('iou', ),
+                     test_cfg=dict(score_mode='logits*iou', with_score_components=True))
+    head.eval()
+    with torch.no_grad():
+        res = head.predict_by_feat(*head(feats(1)), batch_img_metas=METAS[:1], rescale=False)[0]
+    assert len(res) > 0
+    torch.testing.assert_close(res.scores, res.logits * res.iou)

@@ -50,6 +50,8 @@ model = dict(
         loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
         loss_iou=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
     # Paper sec. 3.1: top 2000 before NMS; 100 (COCO) / 300 (LVIS) after it.
+    # nms_pre is per FPN level (mmdet FCOSHead and the FCOS reference code do
+    # the same), so up to 5 x 2000 candidates enter NMS.
     test_cfg=dict(
         score_mode='logits*centerness',
         nms_pre=2000,

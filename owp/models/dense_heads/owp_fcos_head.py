@@ -98,6 +98,10 @@ class OWPFCOSHead(FCOSHead):
         super().__init__(num_classes=num_classes, in_channels=in_channels, **kwargs)
         self.loss_iou = MODELS.build(loss_iou)
         self.score_mode = self._check_score_mode(self.test_cfg)
+        if cls_mode == 'frozen' and any(self._on_cls_tower(b) for b in self.branches):
+            raise ValueError("cls_mode='frozen' freezes the classification tower, where the "
+                             'centerness branch sits unless centerness_on_reg=True (or '
+                             'conditional_objectness=True); set centerness_on_reg=True')
         if cls_mode == 'frozen':
             for p in list(self.cls_convs.parameters()) + list(self.conv_cls.parameters()):
                 p.requires_grad_(False)
@@ -117,6 +121,20 @@ class OWPFCOSHead(FCOSHead):
                              "used with cls_mode='frozen'")
         out = dict(start_iter=0, branch=None, area=False, area_nms_iou=None)
         out.update(cfg)
+        if isinstance(out['start_iter'], bool) or not isinstance(out['start_iter'], int) \
+                or out['start_iter'] < 0:
+            raise ValueError('unknown_masking.start_iter must be an int >= 0 (training '
+                             f"iteration), got {out['start_iter']!r}")
+        if not isinstance(out['area'], bool):
+            raise ValueError(f"unknown_masking.area must be True or False, got {out['area']!r}")
+        nms_iou = out['area_nms_iou']
+        if nms_iou is not None:
+            if not out['area']:
+                raise ValueError('unknown_masking.area_nms_iou only acts with area=True')
+            if isinstance(nms_iou, bool) or not isinstance(nms_iou, (int, float)) \
+                    or not 0 < nms_iou <= 1:
+                raise ValueError('unknown_masking.area_nms_iou must be in (0, 1] or None, '
+                                 f'got {nms_iou!r}')
         if out['branch'] is None:
             out['branch'] = 'iou' if 'iou' in self.branches else 'centerness'
         if out['branch'] not in self.branches:
@@ -126,11 +144,19 @@ class OWPFCOSHead(FCOSHead):
 
     def _check_score_mode(self, test_cfg) -> str:
         mode = (test_cfg or {}).get('score_mode', None)
-        if mode is None:  # stock FCOS scoring with whichever branch there is
+        if mode is None and self.cls_mode == 'frozen':  # no trained classifier
+            mode = {('centerness', ): 'centerness', ('iou', ): 'iou'}.get(
+                self.branches, 'sqrt(centerness*iou)')
+        elif mode is None:  # stock FCOS scoring with whichever branch there is
             mode = 'logits*centerness' if 'centerness' in self.branches else 'logits*iou'
         if mode not in SCORE_MODES:
             raise ValueError(f'test_cfg.score_mode must be one of {list(SCORE_MODES)}, '
                              f'got {mode!r}')
+        if self.cls_mode == 'frozen' and mode.startswith('logits'):
+            raise ValueError(f"test_cfg.score_mode={mode!r} ranks proposals by a classifier "
+                             "that cls_mode='frozen' never trains; use an objectness-only "
+                             "mode ('centerness', 'iou', 'sqrt(centerness*iou)') or "
+                             "cls_mode='joint'")
         missing = [b for b in SCORE_MODES[mode] if b not in self.branches]
         if missing:
             raise ValueError(f'test_cfg.score_mode={mode!r} needs objectness branch(es) '
@@ -391,8 +417,12 @@ class OWPFCOSHead(FCOSHead):
         threshold and top-k on the class probabilities, then multiplied by the
         objectness. Objectness-only modes are class-agnostic: one label (0),
         threshold and top-k on the objectness score itself. With
-        ``with_score_components`` the kept proposals also carry ``logits`` (max
-        class probability), ``centerness`` and ``iou``.
+        ``with_score_components`` the kept proposals also carry ``logits`` (the
+        probability of their class; the best class's in class-agnostic modes),
+        ``centerness`` and ``iou``.
+
+        ``nms_pre`` is per FPN level, as in mmdet's FCOSHead and the FCOS
+        reference implementation: up to ``nms_pre`` points of each level enter NMS.
         """
         cfg = self.test_cfg if cfg is None else cfg
         mode = self._check_score_mode(cfg)
@@ -419,7 +449,8 @@ class OWPFCOSHead(FCOSHead):
             if not agnostic:
                 out['factors'].append(comp[SCORE_MODES[mode][0]][keep])
             if keep_components:
-                c = {'logits': cls_prob[keep].max(dim=1)[0]}
+                # the proposal's own class probability; class-agnostic: the best class
+                c = {'logits': scores if not agnostic else cls_prob[keep].max(dim=1)[0]}
                 c.update({b: comp[b][keep] for b in BRANCHES if b in comp})
                 out['comps'].append(c)
         results = InstanceData(bboxes=torch.cat(out['bboxes']),
