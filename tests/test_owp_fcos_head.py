@@ -483,3 +483,18 @@ def test_logits_component_is_the_proposals_own_class_probability():
         res = head.predict_by_feat(*head(feats(1)), batch_img_metas=METAS[:1], rescale=False)[0]
     assert len(res) > 0
     torch.testing.assert_close(res.scores, res.logits * res.iou)
+
+
+def test_agnostic_checkpoint_loads_into_a_class_aware_head():
+    agnostic = make_head(cls_mode='agnostic', objectness_branches=('iou', ))
+    joint = make_head(objectness_branches=('iou', ))
+    sd = agnostic.state_dict()
+    assert sd['conv_cls.weight'].shape[0] == 1 and joint.conv_cls.weight.shape[0] == 3
+    joint.load_state_dict(sd, strict=True)
+    for name in ('weight', 'bias'):
+        got = getattr(joint.conv_cls, name)
+        torch.testing.assert_close(got, sd[f'conv_cls.{name}'].expand_as(got))
+    torch.testing.assert_close(joint.conv_iou.weight, agnostic.conv_iou.weight)
+    # frozen <-> joint: same shapes, strict both ways
+    make_head(cls_mode='frozen', objectness_branches=('iou', )).load_state_dict(
+        joint.state_dict(), strict=True)

@@ -11,7 +11,7 @@ from mmdet.models.dense_heads.anchor_free_head import AnchorFreeHead
 from mmdet.models.utils import filter_scores_and_topk, multi_apply
 from mmdet.registry import MODELS
 from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, print_log
 from mmengine.structures import InstanceData
 from torch import Tensor
 
@@ -162,6 +162,27 @@ class OWPFCOSHead(FCOSHead):
             raise ValueError(f'test_cfg.score_mode={mode!r} needs objectness branch(es) '
                              f'{missing}; objectness_branches={self.branches}')
         return mode
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        """Also load a class-agnostic checkpoint (``cls_mode='agnostic'``, one
+        'object' class) into an N-class head: every class starts from the object
+        classifier, so joint/finetune training can start from any OWP model.
+        (The reverse, N classes into one, has no natural mapping and stays a
+        size mismatch.)"""
+        for name in ('weight', 'bias'):
+            key = f'{prefix}conv_cls.{name}'
+            own = getattr(self.conv_cls, name, None)
+            w = state_dict.get(key)
+            if own is None or w is None or w.shape[0] != 1 or own.shape[0] == 1 or \
+                    w.shape[1:] != own.shape[1:]:
+                continue
+            state_dict[key] = w.expand_as(own).clone()
+            if name == 'weight':
+                print_log(f'{key}: class-agnostic classifier copied to all {own.shape[0]} '
+                          'classes', logger='current')
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                      missing_keys, unexpected_keys, error_msgs)
 
     # ------------------------------------------------------------------ layers
     def _init_layers(self) -> None:
