@@ -87,3 +87,21 @@ def test_classes_come_from_the_split_only(tmp_path):
     with pytest.raises(ValueError, match='not metainfo.classes'):
         _build('OWPCocoDataset', _coco(tmp_path), split='coco-voc',
                metainfo=dict(classes=('person', )))
+
+
+def test_coco_format_file_with_non_coco_class_names(tmp_path):
+    """Names outside mmdet's 80 COCO classes (shapes, custom data) are kept."""
+    ann = json.loads(open(_coco(tmp_path)).read())
+    for c, name in zip(ann['categories'], ('star', 'widget', 'ring', 'person')):
+        c['name'] = name
+    path = tmp_path / 'custom.json'
+    path.write_text(json.dumps(ann))
+    ds = _build('OWPCocoDataset', str(path), split=dict(base=['star', 'widget'],
+                                                        novel=['ring', 'person']))
+    assert ds.metainfo['classes'] == ('star', 'widget')
+    labels = {d['img_id']: [i['bbox_label'] for i in d['instances']] for d in infos(ds)}
+    assert labels == {1: [0], 3: [1]}
+    novel = _build('OWPCocoDataset', str(path), subset='novel', test_mode=True,
+                   split=dict(base=['star', 'widget'], novel=['ring', 'person']))
+    labels = {d['img_id']: [i['bbox_label'] for i in d['instances']] for d in infos(novel)}
+    assert labels == {1: [0], 2: [1], 3: []}

@@ -42,6 +42,11 @@ class SplitDatasetMixin:
         super().__delattr__(name)
 
     def load_data_list(self) -> List[dict]:
+        # mmdet's CocoDataset maps only the categories named in
+        # metainfo['classes'] (its 80 COCO names by default) and drops every
+        # other annotation; map them all here, the split chooses below.
+        # (LVISV1Dataset maps all categories anyway.)
+        self._metainfo['classes'] = ()
         data_list = super().load_data_list()
         cats = self._categories
         try:
