@@ -279,6 +279,9 @@ def test_bad_annotation_and_short_bbox_are_named():
     (lambda d: d[0].update(image_id=1.5), r'results\[0\]: image_id 1.5'),
     (lambda d: d[1].update(bbox=None), r'results\[1\]: bbox None'),
     (lambda d: d.append('not a dict'), r'results\[2\]: expected a dict'),
+    (lambda d: d[1].update(bbox='1234'), r"results\[1\]: bbox '1234'"),
+    (lambda d: d[0].update(bbox=['10', 10, 20, 20]), r"results\[0\]: bbox \['10'"),
+    (lambda d: d[1].update(image_id=[1]), r'results\[1\]: image_id \[1\]'),
 ])
 def test_bad_types_fail_naming_the_entry(mutate, words):
     coco, dets = _tiny()
@@ -344,3 +347,37 @@ def test_stable_argsort_indices_equals_numpy(high):
     assert stable_argsort_indices(np.zeros(0, np.int64)).size == 0
     neg = keys - high // 2
     np.testing.assert_array_equal(stable_argsort_indices(neg), np.argsort(neg, kind='stable'))
+
+
+def test_duplicate_image_ids_in_the_annotation_file_fail():
+    coco, dets = _tiny()
+    coco['images'].append(dict(coco['images'][0]))
+    with pytest.raises(ValueError, match=r'images\[1\]: image id 1 appears twice'):
+        evaluate_proposals(coco, dets, dict(base=['b1'], novel=['n1']))
+
+
+def test_numpy_scalars_are_numbers():
+    coco, dets = _tiny()
+    ref = evaluate_proposals(coco, dets, dict(base=['b1'], novel=['n1']))
+    dets[0]['score'] = np.float32(dets[0]['score'])
+    dets[1]['bbox'] = [np.float32(v) for v in dets[1]['bbox']]
+    assert evaluate_proposals(coco, dets, dict(base=['b1'], novel=['n1'])) == ref
+
+
+def test_ignore_protocol_without_annotations():
+    coco, dets = _tiny()
+    coco['annotations'] = []
+    for protocol in ('remove', 'ignore'):
+        out = evaluate_proposals(coco, dets, dict(base=['b1'], novel=['n1']), ('novel', ),
+                                 protocol)
+        assert out['novel/AR@100'] == -1.0
+
+
+def test_base_ap_without_iscrowd_lvis_style():
+    from owp.evaluation.functional.proposals import base_class_ap
+    coco, dets = _tiny()
+    for a in coco['annotations']:
+        a.pop('iscrowd')
+    dets = [dict(image_id=1, category_id=1, bbox=a['bbox'], score=0.9)
+            for a in coco['annotations'] if a['category_id'] == 1]
+    assert base_class_ap(coco, dets, [1])['base/AP'] == pytest.approx(1.0)

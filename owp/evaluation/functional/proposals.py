@@ -3,6 +3,7 @@ import contextlib
 import io
 import itertools
 import math
+import numbers
 import operator
 from typing import Dict, Mapping, Sequence
 
@@ -26,16 +27,20 @@ def _check_entry(r: Mapping, i: int, known, source: str) -> None:
     for key in ('image_id', 'bbox', 'score'):
         if key not in r:
             raise ValueError(f'{where}: missing {key!r} (entry: {dict(r)})')
-    if r['image_id'] not in known:
+    try:
+        found = r['image_id'] in known
+    except TypeError:  # unhashable, e.g. a list
+        found = False
+    if not found:
         raise ValueError(f"{where}: image_id {r['image_id']!r} is not in the annotation file")
     b = r['bbox']
     if not isinstance(b, (list, tuple)) or len(b) != 4 or \
-            not all(isinstance(v, (int, float)) and math.isfinite(v) for v in b):
+            not all(isinstance(v, numbers.Real) and math.isfinite(v) for v in b):
         raise ValueError(f'{where}: bbox {b!r} must be 4 finite numbers [x, y, w, h]')
     if b[2] <= 0 or b[3] <= 0:
         raise ValueError(f'{where}: bbox {b!r} has a width or height <= 0')
     s = r['score']
-    if not isinstance(s, (int, float)) or not math.isfinite(s):
+    if not isinstance(s, numbers.Real) or not math.isfinite(s):
         raise ValueError(f'{where}: score {s!r} is not a finite number')
 
 
@@ -90,12 +95,19 @@ def results_to_arrays(results: Sequence[Mapping], image_ids: Sequence, validate:
         if validate and not set(map(type, scores)) <= {int, float}:
             raise TypeError('scores that are not numbers')
         scores = np.fromiter(scores, np.float64, n)
-        lens = np.fromiter(map(len, map(get('bbox'), results)), np.int64, n)
+        bboxes = list(map(get('bbox'), results))
+        if not set(map(type, bboxes)) <= {list, tuple}:
+            raise TypeError('a bbox that is not a list')
+        lens = np.fromiter(map(len, bboxes), np.int64, n)
         if (lens != 4).any():
             i = int(np.argmax(lens != 4))
             _check_entry(results[i], i, set(image_ids), source)
-        boxes = np.fromiter(itertools.chain.from_iterable(map(get('bbox'), results)),
-                            np.float64, 4 * n).reshape(n, 4)
+        if validate:
+            # numpy would parse numeric strings; sum() refuses any non-number
+            # (TypeError), at half the cost of checking every element's type
+            sum(itertools.chain.from_iterable(bboxes))
+        boxes = np.fromiter(itertools.chain.from_iterable(bboxes), np.float64,
+                            4 * n).reshape(n, 4)
         if known.dtype.kind not in 'iu':
             raise TypeError('non-integer image ids')
     except (KeyError, TypeError, ValueError, OverflowError):
@@ -126,6 +138,13 @@ class _GroundTruth:
     def __init__(self, coco: Mapping):
         self.image_ids = [im['id'] for im in coco['images']]
         index = {img_id: i for i, img_id in enumerate(self.image_ids)}
+        if len(index) != len(self.image_ids):
+            seen = set()
+            for i, img_id in enumerate(self.image_ids):
+                if img_id in seen:
+                    raise ValueError(f'images[{i}]: image id {img_id!r} appears twice in the '
+                                     'annotation file')
+                seen.add(img_id)
         anns = coco['annotations']
         img = np.empty(len(anns), np.int64)
         for j, a in enumerate(anns):
@@ -155,6 +174,8 @@ def _not_taken_by_base(gt: _GroundTruth, det_img, det_boxes, det_scores,
                                  with_det_gt=True)
     took = det_gt[:, 0, 0]
     taken = np.zeros(len(det_img), bool)
+    if len(gt.cats) == 0:
+        return ~taken
     taken[order] = (took >= 0) & np.isin(gt.cats[took.clip(min=0)], base_ids)
     return ~taken
 
@@ -220,6 +241,9 @@ def base_class_ap(coco: Mapping, results: Sequence[Mapping], base_ids: Sequence[
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO()
         gt.dataset = dict(coco)
+        # LVIS boxes have no iscrowd, which COCOeval reads
+        gt.dataset['annotations'] = [a if 'iscrowd' in a else dict(a, iscrowd=0)
+                                     for a in coco['annotations']]
         gt.dataset.setdefault('info', {})
         gt.createIndex()
         dt = gt.loadRes([dict(r) for r in dets])
