@@ -179,6 +179,45 @@ def test_metric_matches_library_and_reports_base_ap(tmp_path):
     assert 0.0 <= out['base/AP'] <= 1.0 and 'base/AP50' in out
 
 
+def _samples(coco, dets, image_ids):
+    import torch
+    from mmengine.structures import InstanceData
+    out = []
+    for img_id in image_ids:
+        mine = [d for d in dets if d['image_id'] == img_id]
+        b = torch.tensor([d['bbox'] for d in mine], dtype=torch.float64).reshape(-1, 4)
+        out.append(dict(img_id=img_id, pred_instances=InstanceData(
+            bboxes=torch.cat([b[:, :2], b[:, :2] + b[:, 2:]], 1),
+            scores=torch.tensor([d['score'] for d in mine], dtype=torch.float64),
+            labels=torch.zeros(len(mine), dtype=torch.long))))
+    return out
+
+
+def test_metric_evaluates_only_the_images_the_loop_saw(tmp_path):
+    coco, dets = make_data(7, n_img=20)
+    ann = tmp_path / 'ann.json'
+    ann.write_text(json.dumps(coco))
+    seen = [im['id'] for im in coco['images']][::2]
+    metric = OWPRecallMetric(ann_file=str(ann), split=SPLIT, max_dets=(10, 100))
+    metric.process({}, _samples(coco, dets, seen))
+    out = metric.compute_metrics(metric.results)
+    sub = dict(coco, images=[im for im in coco['images'] if im['id'] in seen],
+               annotations=[a for a in coco['annotations'] if a['image_id'] in seen])
+    ref = evaluate_proposals(sub, [d for d in dets if d['image_id'] in seen], SPLIT)
+    assert out == pytest.approx(ref, abs=1e-12)
+    full = evaluate_proposals(coco, [d for d in dets if d['image_id'] in seen], SPLIT)
+    assert full['novel/AR@100'] < ref['novel/AR@100']  # the unseen images' boxes
+
+
+def test_metric_with_no_proposals_at_all_reports_zero_recall(tmp_path):
+    coco, dets = make_data(8, n_img=5)
+    ann = tmp_path / 'ann.json'
+    ann.write_text(json.dumps(coco))
+    metric = OWPRecallMetric(ann_file=str(ann), split=SPLIT, max_dets=(10, 100))
+    metric.process({}, _samples(coco, [], [im['id'] for im in coco['images']]))
+    assert metric.compute_metrics(metric.results)['novel/AR@100'] == 0.0
+
+
 def test_metric_rejects_bad_options():
     with pytest.raises(ValueError, match='protocol'):
         OWPRecallMetric(ann_file='x.json', split='shapes', protocol='oln')

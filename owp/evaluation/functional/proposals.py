@@ -69,8 +69,8 @@ def results_to_arrays(results: Sequence[Mapping], image_ids: Sequence, validate:
         results: Dicts with ``image_id``, ``bbox`` (xywh) and ``score``.
         image_ids: The annotation file's image ids; their positions are the
             image indices returned.
-        validate: Check coordinates and scores (finite, positive sizes).
-            Unknown image ids always fail.
+        validate: Check coordinates and scores (finite, positive sizes) and
+            refuse an empty list. Unknown image ids always fail.
         source: Name of the results in error messages.
 
     Returns:
@@ -78,8 +78,10 @@ def results_to_arrays(results: Sequence[Mapping], image_ids: Sequence, validate:
         ``scores`` (D,) float64, in input order.
     """
     n = len(results)
-    if n == 0:
+    if n == 0 and validate:
         raise ValueError(f'{source}: empty results list (no proposals to evaluate)')
+    if n == 0:  # a model that proposed nothing: every target is missed
+        return np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0)
     known = np.asarray(image_ids)
     try:
         get = operator.itemgetter

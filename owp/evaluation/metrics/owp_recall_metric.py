@@ -78,10 +78,18 @@ class OWPRecallMetric(BaseMetric):
         dets = [dict(image_id=r['img_id'], bbox=box, score=s)
                 for r in results for box, s in zip(r['bboxes'].tolist(), r['scores'].tolist())]
         known = {im['id'] for im in coco['images']}
-        missing = sorted({r['img_id'] for r in results} - known)
+        seen = {r['img_id'] for r in results}
+        missing = sorted(seen - known)
         if missing:
             raise ValueError(f'{self.ann_file}: predicted image ids {missing[:5]} are not in '
                              'this annotation file (wrong ann_file for the dataset?)')
+        if len(seen) < len(known):
+            # only the images the loop ran on (a subset dataset, `indices=...`):
+            # the others' boxes would count as misses
+            logger.warning(f'OWPRecallMetric: evaluating the {len(seen)} images the loop '
+                           f'processed, of {len(known)} in {self.ann_file}')
+            coco = dict(coco, images=[im for im in coco['images'] if im['id'] in seen],
+                        annotations=[a for a in coco['annotations'] if a['image_id'] in seen])
         # Model outputs may hold degenerate boxes: they never match, as in pycocotools.
         metrics = evaluate_proposals(coco, dets, self.split, self.subsets, self.protocol,
                                      self.max_dets, validate=False)
