@@ -99,7 +99,8 @@ def test_model_mode(tiny_shapes, tmp_path, capsys):
                  '--work-dir', str(tmp_path / 'w'), '--cfg-options', *opts]) == 0
     got = json.loads(out.read_text())
     assert set(got) >= {'AR@5', 'AR@50', 'ARs@50', 'ARm@50', 'ARl@50', 'base/AR@50'}
-    assert all(-1 <= v <= 1 for v in got.values())
+    assert got['ARl@50'] is None  # shapes objects are at most 72 px: no large box
+    assert all(0 <= v <= 1 for v in got.values() if v is not None)
     assert 'novel' in capsys.readouterr().out
 
 
@@ -120,3 +121,25 @@ def test_make_split(files, tmp_path):
     full = evaluate_proposals(coco, dets, SPLIT, ('novel', ))
     part = evaluate_proposals(novel, dets, dict(base=[], novel=SPLIT['novel']), ('novel', ))
     assert full == part
+
+
+def test_no_box_of_a_size_is_null_and_no_box_at_all_fails(files, tmp_path, capsys):
+    coco, dets, ann, res, split = files
+    small = dict(coco, annotations=[dict(a, area=min(a['area'], 30.0 ** 2))
+                                    for a in coco['annotations']])
+    small_ann = tmp_path / 'small.json'
+    small_ann.write_text(json.dumps(small))
+    out = tmp_path / 'm.json'
+    from owp.tools.eval_novel import main
+    assert main(['--ann', str(small_ann), '--results', res, '--split', split,
+                 '--out', str(out)]) == 0
+    got = json.loads(out.read_text())
+    assert got['ARl@100'] is None and got['ARm@100'] is None and 0 < got['AR@100'] <= 1
+    assert 'n/a' in capsys.readouterr().out
+    novel_ids = {c['id'] for c in coco['categories'] if c['name'] in SPLIT['novel']}
+    no_novel = dict(coco, annotations=[a for a in coco['annotations']
+                                       if a['category_id'] not in novel_ids])
+    no_novel_ann = tmp_path / 'no_novel.json'
+    no_novel_ann.write_text(json.dumps(no_novel))
+    msg = _fails(['--ann', str(no_novel_ann), '--results', res, '--split', split], capsys)
+    assert 'no_novel.json' in msg and 'no (non-crowd) box of the novel classes' in msg

@@ -7,7 +7,8 @@
 
 Prints a table in percent. ``--out`` writes JSON whose keys are ``AR@<k>`` for
 each k and ``ARs@<K>``, ``ARm@<K>``, ``ARl@<K>`` for the largest K, for the novel
-classes, as fractions in [0, 1]; other subsets follow as ``base/AR@<k>`` ...
+classes, as fractions in [0, 1] (null where no box of that size exists); other
+subsets follow as ``base/AR@<k>`` ...
 (``scripts/eval_novel.sh`` wraps this module.)
 """
 import argparse
@@ -16,7 +17,7 @@ import os
 import os.path as osp
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 __all__ = ['main', 'format_table', 'to_output_json']
 
@@ -48,15 +49,33 @@ def format_table(metrics: Dict[str, float]) -> str:
     for s in subsets:
         cells = [metrics.get(f'{s}/{k}') for k in keys]
         lines.append(s.ljust(8) + ''.join(
-            ('-' if v is None else f'{100 * v:.2f}').rjust(width) for v in cells))
+            ('-' if v is None else 'n/a' if v < 0 else f'{100 * v:.2f}').rjust(width)
+            for v in cells))
     return '\n'.join(lines)
 
 
-def to_output_json(metrics: Dict[str, float]) -> Dict[str, float]:
-    """Novel keys without their prefix (``AR@100``), other subsets kept prefixed."""
-    out = {k.split('/', 1)[1]: v for k, v in metrics.items() if k.startswith('novel/')}
-    out.update({k: v for k, v in metrics.items() if not k.startswith('novel/')})
+def to_output_json(metrics: Dict[str, float]) -> Dict[str, Optional[float]]:
+    """Novel keys without their prefix (``AR@100``), other subsets kept prefixed.
+
+    Values are fractions in [0, 1]; pycocotools' -1 (no box of that subset or
+    area range, e.g. ``ARl`` on small-object data) becomes ``None`` (JSON null).
+    """
+    def value(v):
+        return None if v < 0 else v
+
+    out = {k.split('/', 1)[1]: value(v) for k, v in metrics.items() if k.startswith('novel/')}
+    out.update({k: value(v) for k, v in metrics.items() if not k.startswith('novel/')})
     return out
+
+
+def _check_targets(metrics: Dict[str, float], source: str) -> None:
+    """Fail when a subset has no box at all: its recall is undefined, not 0."""
+    for key, v in metrics.items():
+        subset, name = key.split('/', 1)
+        if name.startswith('AR@') and v < 0:
+            raise SystemExit(f'eval_novel: error: {source} holds no (non-crowd) box of the '
+                             f'{subset} classes on the evaluated images: {subset} recall is '
+                             'undefined')
 
 
 def _progress(total: int):
@@ -165,6 +184,7 @@ def main(argv=None) -> int:
     args, file_mode = parse_args(argv)
     metrics = eval_results_file(args) if file_mode else eval_model(args)
     print(format_table(metrics))
+    _check_targets(metrics, args.ann if file_mode else args.config)
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
