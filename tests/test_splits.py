@@ -75,6 +75,9 @@ def test_split_file_names_and_ids(tmp_path):
     (dict(base=['person'], novel=[999]), 'category id 999'),
     (dict(base=['person']), "'base' and 'novel'"),
     ('no-such-split', 'neither a split name'),
+    (dict(base=['tvmonitor'], novel=['zebra']), r"closest: \['tv'"),
+    (dict(base=['qqq'], novel=['zebra']), r"the file has 80 classes, e.g. \['person'"),
+    (dict(base='person', novel=['zebra']), "'base' must be a list"),
 ])
 def test_split_errors(spec, words):
     with pytest.raises(ValueError, match=words):
@@ -86,3 +89,17 @@ def test_bad_split_file(tmp_path):
     f.write_text('{not json')
     with pytest.raises(ValueError, match='not valid JSON'):
         resolve_split(str(f), COCO_CATS)
+
+
+def test_lvis_freq_rejects_unknown_frequency_values():
+    cats = _lvis_cats()
+    cats[7]['frequency'] = 'x'
+    with pytest.raises(ValueError, match=r"'r', 'c' or 'f'; got \[\('cat8', 'x'\)\]"):
+        resolve_split('lvis-freq', cats)
+
+
+def test_a_name_with_nothing_close_lists_the_files_classes():
+    voc_cats = [dict(id=i, name=n) for i, n in enumerate(['tvmonitor', 'sofa', 'zebra'], 1)]
+    with pytest.raises(ValueError, match=r"unknown base class 'airplane'; the file has 3 "
+                                         r"classes, e.g. \['tvmonitor', 'sofa', 'zebra'\]"):
+        resolve_split('coco-voc', voc_cats)

@@ -81,10 +81,23 @@ def _lookup(entries: Sequence[Union[str, int]], categories: Sequence[Mapping], f
         elif e in by_name:
             out.append(by_name[e])
         else:
-            close = difflib.get_close_matches(e, list(by_name), n=3, cutoff=0.5)
-            hint = f'; closest: {close}' if close else ''
-            raise ValueError(f'{source}: unknown {field} class {e!r}{hint}')
+            raise ValueError(f'{source}: unknown {field} class {e!r}; '
+                             f'{_closest_hint(e, list(by_name))}')
     return out
+
+
+def _closest_hint(name: str, names: List[str]) -> str:
+    """The valid names closest to ``name``: similar spelling, else sharing a
+    word-part (e.g. 'tv' -> 'tvmonitor'), else the file's first names."""
+    low = name.lower()
+    close = [n for n in names if low in n.lower() or n.lower() in low]
+    close += difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    if not close:
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.25)
+    close = list(dict.fromkeys(close))[:3]
+    if close:
+        return f'closest: {close}'
+    return f'the file has {len(names)} classes, e.g. {names[:5]}'
 
 
 def _check(name: str, base: List[int], novel: List[int], id_to_name: Dict[int, str]) -> Split:
@@ -115,6 +128,11 @@ def resolve_split(split: SplitSpec, categories: Sequence[Mapping]) -> Split:
             if missing:
                 raise ValueError("split 'lvis-freq' needs the LVIS 'frequency' field; "
                                  f'categories without it: {missing[:5]}')
+            odd = [(c['name'], c['frequency']) for c in categories
+                   if c['frequency'] not in ('r', 'c', 'f')]
+            if odd:
+                raise ValueError("split 'lvis-freq': LVIS 'frequency' must be 'r', 'c' or "
+                                 f"'f'; got {odd[:5]}")
             freq = sorted(c['id'] for c in categories if c['frequency'] == 'f')
             base = [c['id'] for c in categories if c['frequency'] in ('r', 'c')]
             base += freq[:LVIS_NUM_BASE_FREQUENT]
@@ -141,6 +159,10 @@ def resolve_split(split: SplitSpec, categories: Sequence[Mapping]) -> Split:
         spec, source, name = split, 'split dict', 'custom'
     if not isinstance(spec, Mapping) or 'base' not in spec or 'novel' not in spec:
         raise ValueError(f"{source}: must be an object with 'base' and 'novel' lists")
+    for field in ('base', 'novel'):
+        if not isinstance(spec[field], (list, tuple)):
+            raise ValueError(f'{source}: {field!r} must be a list of class names or ids, '
+                             f'got {spec[field]!r}')
     base = _lookup(spec['base'], categories, 'base', source)
     novel = _lookup(spec['novel'], categories, 'novel', source)
     return _check(name, base, novel, id_to_name)
