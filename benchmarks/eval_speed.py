@@ -10,7 +10,7 @@ are noisy, so only the ratios mean much):
 owp and faster-coco-eval run on the whole workload; pycocotools on a subset
 it can finish (``--pyc-images``), compared with owp on the same subset. The
 answers (AR@k, ARs/ARm/ARl) are asserted equal to 1e-6 before any time is
-printed. The last line is ``ratio fce=X.X pycocotools=Y.Y`` (their time / ours,
+printed. Any tool whose run takes under 10 s is timed 3 times, best kept. The last line is ``ratio fce=X.X pycocotools=Y.Y`` (their time / ours,
 on the LVIS-sized workload).
 
     python benchmarks/eval_speed.py            # a few minutes
@@ -116,6 +116,18 @@ def subset(coco, dets, n):
             [d for d in dets if d['image_id'] in keep])
 
 
+def best_of(run, *args, repeat=3, short=10.0):
+    """``run(*args)`` -> (seconds, result); runs shorter than ``short`` seconds
+    are repeated and the best time kept (the same rule for every tool: a 0.3 s
+    measurement on a noisy machine is otherwise mostly noise)."""
+    t, result = run(*args)
+    times = [t]
+    while len(times) < repeat and t < short:
+        t, result = run(*args)
+        times.append(t)
+    return min(times), result
+
+
 def check(name, a, b):
     for k, v in b.items():
         if abs(a[k] - v) > 1e-6:
@@ -125,12 +137,12 @@ def check(name, a, b):
 def bench(label, n_img, n_gt, n_det, ks, pyc_images):
     print(f'\n== {label}: {n_img} images x {n_gt} boxes x {n_det} proposals, k={ks}', flush=True)
     coco, dets = workload(n_img, n_gt, n_det)
-    t_owp, r_owp = run_owp(coco, dets, ks)
-    t_fce, r_fce = run_fce(coco, dets, ks)
+    t_owp, r_owp = best_of(run_owp, coco, dets, ks)
+    t_fce, r_fce = best_of(run_fce, coco, dets, ks)
     check('faster-coco-eval', r_owp, r_fce)
     sc, sd = subset(coco, dets, pyc_images)
-    t_owp_sub, r_owp_sub = run_owp(sc, sd, ks)
-    t_pyc, r_pyc = run_pycocotools(sc, sd, ks)
+    t_owp_sub, r_owp_sub = best_of(run_owp, sc, sd, ks)
+    t_pyc, r_pyc = best_of(run_pycocotools, sc, sd, ks)
     check('pycocotools', r_owp_sub, r_pyc)
     print(f'   answers equal (1e-6): AR@{ks[-1]} = {r_owp[f"AR@{ks[-1]}"]:.4f}')
     print(f'   owp              {t_owp:8.2f} s   (all {n_img} images)')
