@@ -2,7 +2,7 @@
 
 ``OWPScoreDump`` is an mmengine metric: add it beside the recall metric in
 ``test_evaluator`` and run with ``test_cfg.with_score_components=True`` so that
-every proposal carries its ``logits`` (max class probability), ``centerness``
+every proposal carries its ``logits`` (its class probability), ``centerness``
 and ``iou`` besides the final ``score``. It writes an ``.npz`` file with one
 row per proposal and, for each proposal, its best IoU with a novel and with a
 base ground-truth box, read from the full annotation file. That is what the
