@@ -264,7 +264,7 @@ def _flat(coco, dets):
 
 
 def test_small_batches_and_interleaved_input_give_the_same_matching():
-    """Batching (many tiny batches) and input order across images change nothing."""
+    """Batching (many tiny batches), threads and input order across images change nothing."""
     from owp.evaluation.functional.recall import (IOU_THRS, UNMATCHED, match_ranks_flat,
                                                   positions_in_runs, rank_by_image)
     coco, dets = make_data(7, n_img=60)
@@ -272,11 +272,13 @@ def test_small_batches_and_interleaved_input_give_the_same_matching():
     target = (~gt.crowd)[:, None]
     order = rank_by_image(img, scores)
     args = (len(gt.image_ids), gt.img, gt.boxes, target)
-    big, big_det = match_ranks_flat(*args, img[order], boxes[order], IOU_THRS, with_det_gt=True)
-    small, small_det = match_ranks_flat(*args, img[order], boxes[order], IOU_THRS, budget=50,
-                                        with_det_gt=True)
-    np.testing.assert_array_equal(big, small)
-    np.testing.assert_array_equal(big_det, small_det)
+    big, big_det = match_ranks_flat(*args, img[order], boxes[order], IOU_THRS, with_det_gt=True,
+                                    threads=1)
+    for budget, threads in ((50, 1), (50, 3), (2 ** 23, 2)):  # many batches, threads
+        small, small_det = match_ranks_flat(*args, img[order], boxes[order], IOU_THRS,
+                                            budget=budget, with_det_gt=True, threads=threads)
+        np.testing.assert_array_equal(big, small)
+        np.testing.assert_array_equal(big_det, small_det)
     # proposals interleaved across images (only their order within an image counts)
     # round robin: every image's first proposal, then every image's second, ...
     inter = np.lexsort((img[order], positions_in_runs(img[order])))

@@ -21,6 +21,8 @@ solved per connected component of the proposal-box overlaps
 (:func:`component_match_ranks`); inputs are flat arrays over the whole
 dataset (:func:`recall_from_arrays`), padded batch by batch.
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -28,7 +30,7 @@ import numpy as np
 __all__ = ['IOU_THRS', 'AREA_RANGES', 'UNMATCHED', 'box_iou_xywh', 'class_agnostic_recall',
            'component_match_ranks', 'greedy_match_ranks', 'match_ranks_flat',
            'positions_in_runs', 'rank_by_image', 'recall_from_arrays',
-           'stable_argsort_indices']
+           'stable_argsort_indices', 'default_threads']
 
 IOU_THRS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
 #: Rank of the 'proposal' that took an unmatched target: larger than any k.
@@ -353,12 +355,17 @@ class _Batched:
         gt_img: (G,) image index in [0, N) of each ground-truth box.
         det_img: (D,) image index of each proposal, proposals already in
             rank order within each image (see :func:`rank_by_image`).
+        budget: Max elements of one batch's padded IoU array.
+        min_batches: Lower the budget so that there are about this many batches.
     """
 
     def __init__(self, num_images: int, gt_img: np.ndarray, det_img: np.ndarray,
-                 budget: int):
+                 budget: int, min_batches: int = 1):
         gcount = np.bincount(gt_img, minlength=num_images)
         dcount = np.bincount(det_img, minlength=num_images)
+        if min_batches > 1:  # at least that many batches (one per thread)
+            total = int((gcount * dcount).sum())
+            budget = max(1, min(budget, -(-total // min_batches)))
         order = np.lexsort((-dcount, -gcount))
         self.new = np.empty(num_images, np.int64)
         self.new[order] = np.arange(num_images)
@@ -389,10 +396,18 @@ class _Batched:
         return out
 
 
+def default_threads() -> int:
+    """Threads of the matching: ``$OWP_EVAL_THREADS``, else min(2, CPUs)."""
+    env = os.environ.get('OWP_EVAL_THREADS')
+    if env:
+        return max(1, int(env))
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def match_ranks_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
                      gt_target: np.ndarray, det_img: np.ndarray, det_boxes: np.ndarray,
                      iou_thrs: np.ndarray, budget: int = 2 ** 23, progress=None,
-                     with_det_gt: bool = False):
+                     with_det_gt: bool = False, threads: Optional[int] = None):
     """COCO greedy matching of whole datasets given as flat arrays.
 
     Args:
@@ -407,6 +422,8 @@ def match_ranks_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
         budget: Max elements of one batch's padded (images, D_i, G_i) IoU array.
         progress: Called with the number of images done after each batch.
         with_det_gt: Also return which box each proposal took.
+        threads: Batches solved concurrently (None: :func:`default_threads`);
+            the answer is the same for any value.
 
     Returns:
         tuple: ``gt_rank`` (G, A, T), the within-image rank of the proposal
@@ -418,11 +435,15 @@ def match_ranks_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
     a, t = gt_target.shape[1], len(iou_thrs)
     gt_rank = np.full((len(gt_img), a, t), UNMATCHED, np.int64)
     det_gt = np.full((len(det_img), a, t), -1, np.int64) if with_det_gt else None
-    b = _Batched(num_images, gt_img, det_img, budget)
+    threads = default_threads() if threads is None else max(1, int(threads))
+    # the same peak memory with any number of threads: smaller batches, and at
+    # least one per thread
+    b = _Batched(num_images, gt_img, det_img, max(budget // threads, 1), threads)
     gts, tgt = gt_boxes[b.gt_sort], gt_target[b.gt_sort]
     dets = det_boxes[b.det_sort]
     done = 0
-    for lo, hi, gs, ds in b.batches():
+
+    def solve(lo, hi, gs, ds):
         target = b.pad(lo, hi, gs, tgt[gs], 'gt', False).transpose(0, 2, 1)  # (m, A, Gm)
         if target.shape[2] and ds.stop > ds.start:
             valid = b.pad(lo, hi, ds, np.ones(ds.stop - ds.start, bool), 'det', False)
@@ -437,9 +458,21 @@ def match_ranks_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
                 # proposal r of image img: its flat index in the sorted proposals
                 flat = ds.start + np.searchsorted(b.det_img[ds], img[gi] + lo) + r[gi, ai, ti]
                 det_gt[b.det_sort[flat], ai, ti] = b.gt_sort[gs][gi]
-        done += hi - lo
-        if progress is not None:
-            progress(done)
+        return hi - lo
+
+    if threads > 1 and len(b.ranges) > 1:
+        # numpy releases the GIL in the IoU and matching passes; batches write
+        # disjoint rows of gt_rank / det_gt, so the result does not depend on it
+        with ThreadPoolExecutor(threads) as ex:
+            for n_done in ex.map(lambda args: solve(*args), b.batches()):
+                done += n_done
+                if progress is not None:
+                    progress(done)
+    else:
+        for args in b.batches():
+            done += solve(*args)
+            if progress is not None:
+                progress(done)
     return gt_rank, det_gt
 
 
