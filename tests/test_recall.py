@@ -422,3 +422,51 @@ def test_base_ap_without_iscrowd_lvis_style():
     dets = [dict(image_id=1, category_id=1, bbox=a['bbox'], score=0.9)
             for a in coco['annotations'] if a['category_id'] == 1]
     assert base_class_ap(coco, dets, [1])['base/AP'] == pytest.approx(1.0)
+
+
+def _lvis_file():
+    cats = [dict(id=1, name='a', frequency='f'), dict(id=2, name='b', frequency='r')]
+    images = [dict(id=i, width=100, height=100, neg_category_ids=neg,
+                   not_exhaustive_category_ids=nel)
+              for i, neg, nel in ((1, [], []), (2, [1], []), (3, [], []), (4, [], [1]))]
+    anns = [dict(id=1, image_id=1, category_id=1, bbox=[10, 10, 30, 30], area=900),
+            dict(id=2, image_id=3, category_id=2, bbox=[50, 50, 20, 20], area=400),
+            dict(id=3, image_id=4, category_id=1, bbox=[60, 60, 30, 30], area=900)]
+    return dict(images=images, annotations=anns, categories=cats)
+
+
+def test_lvis_federated_ap_counts_only_annotated_or_negative_images():
+    from owp.evaluation import lvis_federated_ap
+    from owp.evaluation.functional.proposals import base_class_ap
+    lvis = _lvis_file()
+    box = [10, 10, 30, 30]
+    res = [dict(image_id=1, category_id=1, bbox=box, score=0.9),    # TP
+           dict(image_id=2, category_id=1, bbox=box, score=0.95),   # FP: 'a' is a negative
+           dict(image_id=3, category_id=1, bbox=box, score=0.99),   # not judged: 'a' unknown
+           dict(image_id=4, category_id=1, bbox=[60, 60, 30, 30], score=0.5),  # TP
+           dict(image_id=4, category_id=1, bbox=box, score=0.97)]   # not exhaustive: ignored
+    ap = lvis_federated_ap(lvis, res, [1])
+    # ranked: 0.95 FP, 0.9 TP, 0.5 TP -> interpolated precision 2/3 at every recall
+    assert ap['base/AP'] == pytest.approx(2 / 3, abs=1e-3)
+    assert ap['base/APf'] == ap['base/AP'] and ap['base/APr'] == -1  # 'b' is not evaluated
+    coco_style = base_class_ap(lvis, res, [1])['base/AP']  # every detection counts
+    assert coco_style < 0.5
+    with pytest.raises(AttributeError):
+        np.float  # the alias lvis needs is gone again
+    assert lvis_federated_ap(lvis, [], [1])['base/AP'] == 0.0
+
+
+def test_metric_lvis_base_ap(tmp_path):
+    lvis = _lvis_file()
+    ann = tmp_path / 'lvis.json'
+    ann.write_text(json.dumps(lvis))
+    metric = OWPRecallMetric(ann_file=str(ann), split=dict(base=['a'], novel=['b']),
+                             max_dets=(300, ), base_ap='lvis')
+    metric.dataset_meta = dict(classes=('a', ))
+    dets = [dict(image_id=1, bbox=[10, 10, 30, 30], score=0.9)]
+    metric.process({}, _samples(lvis, dets, [1, 2, 3, 4]))
+    out = metric.compute_metrics(metric.results)
+    # one of the two 'a' boxes found, precision 1: 101-point AP = 51 / 101
+    assert out['base/AP'] == pytest.approx(51 / 101) and 'base/APr' in out
+    with pytest.raises(ValueError, match="base_ap must be"):
+        OWPRecallMetric(ann_file='x.json', split='shapes', base_ap='federated')

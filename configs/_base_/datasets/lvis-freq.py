@@ -58,16 +58,15 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 
-# Base AP is off: OWPRecallMetric's base AP is COCO-style, not LVIS's federated
-# AP (paper table 2). mmdet's LVISMetric is no substitute on a split: it maps
-# label i to the i-th of all 1,203 categories (here label i is the i-th base
-# class), and lvis 0.5.3 calls np.float, removed in numpy 2. Federated base AP
-# is not implemented in owp yet.
+# Base AP is LVIS's federated AP (paper table 2), on the base classes. mmdet's
+# LVISMetric is no substitute on a split: it maps label i to the i-th of all
+# 1,203 categories, while here label i is the i-th base class.
 val_evaluator = dict(
     type='OWPRecallMetric',
     ann_file=data_root + 'annotations/lvis_v1_val.json',
     split=owp_split,
     subsets=('novel', 'base'),
     protocol='remove',
-    max_dets=(300, ))
+    max_dets=(300, ),
+    base_ap='lvis')
 test_evaluator = val_evaluator

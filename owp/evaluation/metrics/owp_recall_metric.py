@@ -10,6 +10,7 @@ from mmengine.logging import MMLogger
 from mmdet.registry import METRICS
 
 from ...datasets.splits import SplitSpec, resolve_split
+from ..functional.lvis_ap import lvis_federated_ap
 from ..functional.proposals import (PROTOCOLS, SUBSETS, base_class_ap, evaluate_proposals)
 
 __all__ = ['OWPRecallMetric']
@@ -31,7 +32,9 @@ class OWPRecallMetric(BaseMetric):
         protocol (str): 'remove' (paper) or 'ignore' (OLN); see
             :func:`owp.evaluation.evaluate_proposals`.
         max_dets (Sequence[int]): The k of AR@k; ARs/ARm/ARl at the largest.
-        base_ap (bool): Also report class-aware COCO AP on the base classes.
+        base_ap (bool | str): Also report class-aware AP on the base classes:
+            False, 'coco' (or True: COCO-style, pycocotools) or 'lvis' (LVIS's
+            federated AP, the ``lvis`` package, for LVIS files; adds APr/c/f).
 
     Keys: ``novel/AR@10``, ``novel/AR@100``, ``novel/ARs@100``, ...,
     ``base/AP``; values are fractions in [0, 1].
@@ -58,7 +61,10 @@ class OWPRecallMetric(BaseMetric):
         self.subsets = tuple(subsets)
         self.protocol = protocol
         self.max_dets = tuple(int(k) for k in max_dets)
-        self.base_ap = base_ap
+        if base_ap not in (False, True, 'coco', 'lvis'):
+            raise ValueError("OWPRecallMetric.base_ap must be False, True/'coco' or 'lvis', "
+                             f'got {base_ap!r}')
+        self.base_ap = 'coco' if base_ap is True else base_ap
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for ds in data_samples:
@@ -106,7 +112,12 @@ class OWPRecallMetric(BaseMetric):
                         for r in results
                         for box, s, c in zip(r['bboxes'].tolist(), r['scores'].tolist(),
                                              label_to_cat[r['labels']].tolist())]
-            metrics.update(base_class_ap(coco, labelled, sp.base_ids))
-        table = '  '.join(f'{k}: {100 * v:.2f}' for k, v in metrics.items())
+            if self.base_ap == 'lvis':
+                metrics.update(lvis_federated_ap(coco, labelled, sp.base_ids,
+                                                 max_dets=max(self.max_dets)))
+            else:
+                metrics.update(base_class_ap(coco, labelled, sp.base_ids))
+        table = '  '.join(f'{k}: ' + ('n/a' if v < 0 else f'{100 * v:.2f}')
+                          for k, v in metrics.items())
         logger.info(f'OWP recall ({self.protocol}, split {self.split}): {table}')
         return metrics
