@@ -92,3 +92,44 @@ def test_load_from_checkpoint(tiny_shapes, tmp_path):
         assert torch.equal(a, b), k
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         load_checkpoint(model2, str(tmp_path / 'nope.pth'))
+
+
+def test_finetune_recipe_trains_from_an_owp_checkpoint(tiny_shapes, tmp_path):
+    """OWP model (frozen classifier) -> finetune config: load_from, slowed branches, 2 iters."""
+    import owp  # noqa: F401
+    from conftest import CONFIGS
+    owp_cfg = Config.fromfile(osp.join(CONFIGS, 'shapes',
+                                       'fcos-owp-iou-cs-is_r18-tiny_fpn_1k_shapes.py'))
+    point_config_at(owp_cfg, tiny_shapes, work_dir=tmp_path / 'owp', max_iters=1)
+    owp_cfg.default_hooks.checkpoint.interval = 1
+    owp_cfg.train_cfg.val_interval = 100
+    _runner(owp_cfg).train()
+    # mark the OWP weights, so that loading them is visible (same seed, same init)
+    saved = torch.load(tmp_path / 'owp' / 'iter_1.pth', weights_only=False)
+    saved['state_dict']['bbox_head.conv_iou.weight'] += 1.0
+    ckpt = tmp_path / 'owp_marked.pth'
+    torch.save(saved, ckpt)
+    owp_state = saved['state_dict']
+
+    cfg = Config.fromfile(osp.join(CONFIGS, 'shapes',
+                                   'fcos-owp-iou-cs-is-finetune_r18-tiny_fpn_1k_shapes.py'))
+    point_config_at(cfg, tiny_shapes, work_dir=tmp_path / 'ft', max_iters=2)
+    cfg.load_from = str(ckpt)
+    cfg.train_cfg.val_interval = 100
+    runner = _runner(cfg)
+    runner.train()
+    model = runner.model
+    assert model.bbox_head.cls_mode == 'joint'
+    lrs = {}
+    names = {id(p): n for n, p in model.named_parameters()}
+    for g in runner.optim_wrapper.optimizer.param_groups:
+        lrs[names[id(g['params'][0])]] = g['lr']
+    assert lrs['bbox_head.conv_reg.weight'] == pytest.approx(0.1 * lrs['bbox_head.conv_cls.weight'])
+    assert lrs['bbox_head.conv_reg.bias'] == pytest.approx(0.1 * lrs['bbox_head.conv_cls.bias'])
+    # started from the OWP weights (a fresh init would be far away), and the
+    # classifier (frozen there) now learns
+    after = model.state_dict()
+    ref = owp_state['bbox_head.conv_iou.weight']
+    assert (after['bbox_head.conv_iou.weight'] - ref).abs().max() < 0.05
+    assert not torch.equal(after['bbox_head.conv_cls.weight'],
+                           owp_state['bbox_head.conv_cls.weight'])

@@ -1,0 +1,15 @@
+# OWP-aware classification, finetune recipe (paper sec. 4) on shapes: start from
+# the OWP IoU-CS-IS model, train classification at the schedule's lr while the
+# regression and objectness branches run at 0.1x. Train the OWP model first:
+#   mim train mmdet configs/shapes/fcos-owp-iou-cs-is_r18-tiny_fpn_1k_shapes.py
+_base_ = './fcos-owp-iou-cs-is-joint_r18-tiny_fpn_1k_shapes.py'
+load_from = 'work_dirs/fcos-owp-iou-cs-is_r18-tiny_fpn_1k_shapes/iter_1000.pth'
+slow = dict(lr_mult=0.1)
+optim_wrapper = dict(
+    constructor='ScaledOptimWrapperConstructor',
+    paramwise_cfg=dict(scale_keys={
+        'bbox_head.reg_convs': slow,
+        'bbox_head.conv_reg': slow,
+        'bbox_head.conv_iou': slow,
+        'bbox_head.scales': slow,
+    }))
