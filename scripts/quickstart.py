@@ -62,12 +62,21 @@ def parse_args(argv=None):
                    help='keep runs whose final checkpoint already exists')
     p.add_argument('--batch-size', type=int, default=None, help='override train batch size')
     p.add_argument('--workers', type=int, default=None, help='override dataloader workers')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if not args.runs:
+        p.error('--runs: name at least one run')
+    for opt in ('num_train', 'num_val', 'iters', 'batch_size'):
+        v = getattr(args, opt)
+        if v is not None and v < 1:
+            p.error(f"--{opt.replace('_', '-')} must be >= 1, got {v}")
+    if args.workers is not None and args.workers < 0:
+        p.error(f'--workers must be >= 0, got {args.workers}')
+    return args
 
 
 def loader_options(args):
     opts = []
-    if args.batch_size:
+    if args.batch_size is not None:
         opts.append(f'train_dataloader.batch_size={args.batch_size}')
     if args.workers is not None:
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -175,7 +184,8 @@ def main(argv=None):
     rows, dumps = [], {}
     for name, cfg_name, modes in runs:
         config = osp.join(SHAPES, cfg_name)
-        max_iters = args.iters or Config.fromfile(config).train_cfg.max_iters
+        max_iters = args.iters if args.iters is not None else \
+            Config.fromfile(config).train_cfg.max_iters
         ckpt = train(name, config, args, max_iters)
         for mode in modes:
             metrics, dump = evaluate(name, config, ckpt, mode, args)
