@@ -92,6 +92,8 @@ def test_render_fills_its_canvas(kind):
     (dict(novel_classes=['dodecahedron']), 'dodecahedron'),
     (dict(min_objects=4, max_objects=2), 'min_objects'),
     (dict(min_size=20, max_size=10), 'min_size'),
+    (dict(img_size=(32, 32), min_size=30, max_size=32, min_objects=8, max_objects=8,
+          max_overlap=0.0), 'cannot place min_objects=8 objects of 30-32 px'),
 ])
 def test_bad_arguments_fail_clearly(tmp_path, kw, words):
     with pytest.raises(ValueError, match=words):
@@ -119,3 +121,21 @@ def test_cli(tmp_path, capsys):
     assert _load(out, 'val')['images'][0]['height'] == 48
     assert shapes.main(['--out', out, '--max-size', '500']) == 2
     assert 'larger than the image' in capsys.readouterr().err
+
+
+def test_every_image_holds_at_least_min_objects(tmp_path, monkeypatch):
+    """Crowded draws are redrawn: min_objects is a guarantee, not a hope."""
+    import collections
+    import json
+
+    import owp.datasets.shapes as shapes
+    cfg = tiny_shapes_config(min_objects=8, max_objects=8, min_size=16, max_size=30,
+                             max_overlap=0.1)
+    generate_shapes(str(tmp_path / 'ok'), cfg)
+    for split in ('train', 'val'):
+        coco = json.load(open(tmp_path / 'ok' / 'annotations' / f'instances_{split}.json'))
+        per_image = collections.Counter(a['image_id'] for a in coco['annotations'])
+        assert min(per_image.get(im['id'], 0) for im in coco['images']) == 8
+    monkeypatch.setattr(shapes, 'IMAGE_TRIES', 1)  # the first draw alone falls short here
+    with pytest.raises(ValueError, match='cannot place min_objects=8'):
+        generate_shapes(str(tmp_path / 'short'), cfg)

@@ -238,6 +238,10 @@ def _make_image(cfg: ShapesConfig, classes: List[str],
     return np.clip(img, 0, 255).astype(np.uint8), objs
 
 
+#: Draws of one image before min_objects is declared impossible.
+IMAGE_TRIES = 20
+
+
 def _write_split(cfg: ShapesConfig, out: str, split: str, num: int, seed: int,
                  classes: List[str], progress: bool) -> Dict:
     img_dir = osp.join(out, split)
@@ -246,7 +250,16 @@ def _write_split(cfg: ShapesConfig, out: str, split: str, num: int, seed: int,
     h, w = cfg.img_size
     images, anns = [], []
     for i in range(num):
-        img, objs = _make_image(cfg, classes, rng)
+        for _ in range(IMAGE_TRIES):  # crowded draws are redrawn, so min_objects holds
+            img, objs = _make_image(cfg, classes, rng)
+            if len(objs) >= cfg.min_objects:
+                break
+        else:
+            raise ValueError(
+                f'cannot place min_objects={cfg.min_objects} objects of {cfg.min_size}-'
+                f'{cfg.max_size} px with max_overlap={cfg.max_overlap} in a {w}x{h} image '
+                f'({IMAGE_TRIES} tries at {split} image {i}); lower min_objects or max_size, '
+                'or raise max_overlap or img_size')
         name = f'{i:06d}.jpg'
         cv2.imwrite(osp.join(img_dir, name), img[..., ::-1],
                     [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])
