@@ -17,9 +17,22 @@ wheels="${OWP_WHEELS:-$repo/../shared/wheels}"
 
 req_hash() { cat "$repo/requirements.txt" "$repo/requirements-dev.txt" "$repo/pyproject.toml" | sha256sum | cut -d' ' -f1; }
 
+mmcv_req=$(grep -E '^mmcv==' "$repo/requirements.txt" | cut -d' ' -f1)
+mmcv_version=${mmcv_req#mmcv==}
+# The stack imports, with the pinned mmcv and its compiled ops.
+stack_ok() {
+  "$venv/bin/python" -c "import mmcv, mmcv.ops, mmdet, mmengine, owp; assert mmcv.__version__ == '$mmcv_version', mmcv.__version__" 2>/dev/null
+}
+
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(req_hash)" ]; then
-  echo "[owp] reusing environment $venv"
-  exit 0
+  if stack_ok; then
+    echo "[owp] reusing environment $venv"
+    exit 0
+  fi
+  # pip trusts its own records (a deleted package still looks installed), so
+  # rebuild from scratch; the stamp says this script made the folder.
+  echo "[owp] $venv is stamped but its stack does not import: rebuilding it"
+  rm -rf "$venv"
 fi
 
 python="${PYTHON:-python3}"
@@ -28,11 +41,14 @@ echo "[owp] creating/updating virtual environment at $venv with $($python --vers
 pip=("$venv/bin/python" -m pip)
 
 torch_req=$(grep -E '^torch==' "$repo/requirements.txt" | cut -d' ' -f1)
-"${pip[@]}" install "$torch_req"
+# TORCH_INDEX_URL picks a torch build, e.g. https://download.pytorch.org/whl/cpu
+# for the CPU one (PyPI's default Linux x86_64 wheel is the CUDA build).
+torch_index=()
+[ -n "${TORCH_INDEX_URL:-}" ] && torch_index=(--index-url "$TORCH_INDEX_URL")
+"${pip[@]}" install "${torch_index[@]}" "$torch_req"
 
-mmcv_req=$(grep -E '^mmcv==' "$repo/requirements.txt" | cut -d' ' -f1)
-if "$venv/bin/python" -c "import mmcv.ops" 2>/dev/null; then
-  echo "[owp] mmcv with compiled ops already present"
+if "$venv/bin/python" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$mmcv_version'" 2>/dev/null; then
+  echo "[owp] mmcv $mmcv_version with compiled ops already present"
 else
   find_links=()
   if [ -d "$wheels" ]; then
@@ -50,5 +66,12 @@ fi
 
 "${pip[@]}" install -r "$repo/requirements-dev.txt"
 "${pip[@]}" install --no-deps -e "$repo"
+if ! stack_ok; then
+  "$venv/bin/python" -c "import mmcv, mmcv.ops, mmdet, mmengine, owp; print('mmcv', mmcv.__version__)" || true
+  echo "[owp] error: the stack in $venv does not import (see above). pip trusts its records of" \
+       "what is installed, so a damaged environment is not repaired by installing again:" \
+       "remove it (rm -rf $venv) and run this again." >&2
+  exit 1
+fi
 "$venv/bin/python" -c "import mmcv.ops, mmdet, mmengine, owp; print('[owp] stack OK: mmcv', mmcv.__version__, 'mmdet', mmdet.__version__, 'mmengine', mmengine.__version__)"
 req_hash > "$stamp"
