@@ -133,3 +133,25 @@ def test_finetune_recipe_trains_from_an_owp_checkpoint(tiny_shapes, tmp_path):
     assert (after['bbox_head.conv_iou.weight'] - ref).abs().max() < 0.05
     assert not torch.equal(after['bbox_head.conv_cls.weight'],
                            owp_state['bbox_head.conv_cls.weight'])
+
+
+def test_unknown_masking_trains_through_the_real_pipeline(tiny_shapes, tmp_path):
+    """Masking (point and area) on real data batches: boxes as the pipeline makes them."""
+    import owp  # noqa: F401
+    from conftest import CONFIGS
+    cfg = Config.fromfile(osp.join(
+        CONFIGS, 'shapes', 'fcos-owp-iou-cs-is-joint-unknown_r18-tiny_fpn_1k_shapes.py'))
+    point_config_at(cfg, tiny_shapes, work_dir=tmp_path, max_iters=2)
+    cfg.train_cfg.val_interval = 100
+    cfg.model.bbox_head.unknown_masking.update(thr=0.01, start_iter=0, area=True,
+                                               area_nms_iou=0.5)
+    runner = _runner(cfg)
+    masked = []
+
+    class _Grab(Hook):
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            masked.append(float(outputs['num_unknown_masked']))
+
+    runner.register_hook(_Grab())
+    runner.train()
+    assert len(masked) == 2 and all(m > 0 for m in masked)
