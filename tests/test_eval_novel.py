@@ -143,3 +143,30 @@ def test_no_box_of_a_size_is_null_and_no_box_at_all_fails(files, tmp_path, capsy
     no_novel_ann.write_text(json.dumps(no_novel))
     msg = _fails(['--ann', str(no_novel_ann), '--results', res, '--split', split], capsys)
     assert 'no_novel.json' in msg and 'no (non-crowd) box of the novel classes' in msg
+
+
+def test_ar_table_from_metric_files(tmp_path, capsys):
+    a, b = tmp_path / 'a.json', tmp_path / 'b.json'
+    a.write_text(json.dumps({'AR@10': 0.25, 'AR@100': 0.5, 'ARl@100': None}))
+    b.write_text(json.dumps({'AR@10': 0.125, 'AR@100': 0.75, 'ARl@100': 0.1}))
+    script = osp.join(REPO, 'scripts', 'ar_table.py')
+    out = tmp_path / 't.csv'
+    proc = subprocess.run([sys.executable, script, f'iou={a}', f'iou-cs-is={b}',
+                           '--out', str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0] == '| experiment | AR@10 | AR@100 | ARl@100 |'
+    assert lines[2] == '| iou | 25.00 | 50.00 | n/a |'
+    assert lines[3] == '| iou-cs-is | 12.50 | 75.00 | 10.00 |'
+    assert out.read_text().splitlines()[1] == 'iou,25.00,50.00,'
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('ar_table', script)
+    ar_table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ar_table)
+    for args, words in (([f'x={a}', '--keys', 'AR@300'], "lack ['AR@300']"),
+                        ([f'x={tmp_path / "nope.json"}'], 'nope.json'),
+                        ([str(a)], 'expected LABEL=PATH')):
+        with pytest.raises(SystemExit) as e:
+            ar_table.main(args)
+        assert e.value.code == 2
+        assert words in capsys.readouterr().err
