@@ -112,3 +112,47 @@ def test_score_distribution_notebook_runs(tmp_path):
         del os.environ['OWP_RUNS_DIR']
     assert (tmp_path / 'score_hist.png').is_file()
     assert (tmp_path / 'iou_hist.png').is_file()
+
+
+def test_objectness_maps_of_one_image(tiny_shapes, tmp_path):
+    import glob
+    import os.path as osp
+
+    import cv2
+    import torch
+    from mmdet.apis import init_detector
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from conftest import CONFIGS, REPO
+    from owp.analysis import objectness_maps, plot_objectness_maps
+    config = osp.join(CONFIGS, 'shapes', 'fcos-owp-ctr-iou_r18-tiny_fpn_1k_shapes.py')
+    cfg = Config.fromfile(config)
+    init_default_scope('mmdet')
+    torch.manual_seed(0)
+    ckpt = tmp_path / 'm.pth'
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict(), 'meta': {}}, ckpt)
+    model = init_detector(cfg, str(ckpt), device='cpu')
+    image = sorted(glob.glob(osp.join(tiny_shapes, 'val', '*.jpg')))[0]
+    res = objectness_maps(model, image, model.cfg)
+    h, w = res['image'].shape[:2]
+    assert res['strides'] == list(model.bbox_head.strides)
+    for level, s in zip(res['maps'], res['strides']):
+        assert set(level) == {'centerness', 'iou'}
+        for m in level.values():
+            assert m.shape[0] * s >= h and m.shape[1] * s >= w  # covers the input
+            assert m.min() >= 0 and m.max() <= 1
+    # the same maps from an array as from the path
+    arr = objectness_maps(model, cv2.imread(image), model.cfg)
+    np.testing.assert_allclose(arr['maps'][0]['iou'], res['maps'][0]['iou'], atol=1e-6)
+    out = plot_objectness_maps(res, str(tmp_path / 'maps.png'), boxes=[[2, 2, 20, 20]])
+    assert osp.getsize(out) > 1000
+    # the script, end to end
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'scripts', 'objectness_maps.py'),
+                           config, str(ckpt), image, '--out', str(tmp_path / 's.png')],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / 's.png').is_file()
