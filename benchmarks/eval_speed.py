@@ -10,8 +10,9 @@ are noisy, so only the ratios mean much):
 owp and faster-coco-eval run on the whole workload; pycocotools on a subset
 it can finish (``--pyc-images``), compared with owp on the same subset. The
 answers (AR@k, ARs/ARm/ARl) are asserted equal to 1e-6 before any time is
-printed. Any tool whose run takes under 10 s is timed 3 times, best kept. The last line is ``ratio fce=X.X pycocotools=Y.Y`` (their time / ours,
-on the LVIS-sized workload).
+printed. Any tool whose run takes under 10 s is timed 3 times, best kept. The
+last line is ``ratio fce=X.X pycocotools=Y.Y`` (their time / ours, on the
+LVIS-sized workload).
 
     python benchmarks/eval_speed.py            # a few minutes
     python benchmarks/eval_speed.py --quick    # smaller workloads, for a smoke run

@@ -17,12 +17,14 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def main(argv=None) -> int:
+    from mmengine.config import DictAction
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('config')
     p.add_argument('checkpoint')
     p.add_argument('image')
     p.add_argument('--out', default='objectness_maps.png', help='PNG to write')
-    p.add_argument('--cfg-options', nargs='+', default=[], help='config overrides KEY=VALUE')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='config overrides KEY=VALUE')
     args = p.parse_args(argv)
     for what, path in (('config', args.config), ('checkpoint', args.checkpoint),
                        ('image', args.image)):
@@ -31,15 +33,12 @@ def main(argv=None) -> int:
 
     import owp  # noqa: F401  (registers the OWP modules)
     from mmdet.apis import init_detector
-    from mmengine.config import Config, DictAction
+    from mmengine.config import Config
 
     from owp.analysis import objectness_maps, plot_objectness_maps
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
-        action = DictAction(option_strings=[], dest='x')
-        ns = argparse.Namespace()
-        action(None, ns, args.cfg_options)
-        cfg.merge_from_dict(ns.x)
+        cfg.merge_from_dict(args.cfg_options)
     model = init_detector(cfg, args.checkpoint, device='cpu')
     result = objectness_maps(model, args.image, model.cfg)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

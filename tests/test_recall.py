@@ -393,7 +393,8 @@ def test_stable_argsort_indices_equals_numpy(high):
 def test_duplicate_image_ids_in_the_annotation_file_fail():
     coco, dets = _tiny()
     coco['images'].append(dict(coco['images'][0]))
-    with pytest.raises(ValueError, match=r'images\[1\]: image id 1 appears twice'):
+    with pytest.raises(ValueError,
+                       match=r'images\[0\] and images\[1\]: image id 1 appears twice'):
         evaluate_proposals(coco, dets, dict(base=['b1'], novel=['n1']))
 
 

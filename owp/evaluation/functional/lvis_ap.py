@@ -1,6 +1,5 @@
 """LVIS's federated AP on a subset of categories (e.g. a split's base classes)."""
 import contextlib
-import copy
 import logging
 from typing import Dict, Mapping, Sequence
 
@@ -68,6 +67,7 @@ def lvis_federated_ap(lvis: Mapping, results: Sequence[Mapping], cat_ids: Sequen
     if missing:
         raise ValueError(f'LVIS federated AP needs the images\' {missing} (not an LVIS file?)')
     wanted = set(cat_ids)
+    # copies: LVISResults adds keys (area, id, segmentation) to each dict
     dets = [dict(r) for r in results if r['category_id'] in wanted]
     if not dets:
         return {f'{prefix}{k}': 0.0 for k in LVIS_AP_KEYS}
@@ -76,7 +76,7 @@ def lvis_federated_ap(lvis: Mapping, results: Sequence[Mapping], cat_ids: Sequen
     gt.dataset = lvis
     gt._create_index()
     with _numpy_float_alias(), _quiet('lvis'):
-        dt = LVISResults(gt, copy.deepcopy(dets), max_dets=max_dets)
+        dt = LVISResults(gt, dets, max_dets=max_dets)
         ev = LVISEval(gt, dt, 'bbox')
         ev.params.cat_ids = sorted(wanted)
         ev.params.max_dets = max_dets

@@ -140,13 +140,11 @@ class _GroundTruth:
     def __init__(self, coco: Mapping):
         self.image_ids = [im['id'] for im in coco['images']]
         index = {img_id: i for i, img_id in enumerate(self.image_ids)}
-        if len(index) != len(self.image_ids):
-            seen = set()
-            for i, img_id in enumerate(self.image_ids):
-                if img_id in seen:
-                    raise ValueError(f'images[{i}]: image id {img_id!r} appears twice in the '
-                                     'annotation file')
-                seen.add(img_id)
+        if len(index) != len(self.image_ids):  # index kept the last of each duplicate
+            i = next(i for i, img_id in enumerate(self.image_ids) if index[img_id] != i)
+            img_id = self.image_ids[i]
+            raise ValueError(f'images[{i}] and images[{index[img_id]}]: image id {img_id!r} '
+                             'appears twice in the annotation file')
         anns = coco['annotations']
         img = np.empty(len(anns), np.int64)
         for j, a in enumerate(anns):

@@ -77,17 +77,11 @@ def box_iou_xywh(dets: np.ndarray, gts: np.ndarray) -> np.ndarray:
     """
     d = np.asarray(dets, np.float64)
     g = np.asarray(gts, np.float64)
+    if d.ndim == 2 and g.ndim == 2:  # one image: each proposal its own batch row
+        return box_iou_xywh(d[:, None], g[None])[:, 0]
     lead = np.broadcast_shapes(d.shape[:-2], g.shape[:-2])
     n_d, n_g = d.shape[-2], g.shape[-2]
     out = np.empty(lead + (n_d, n_g))
-    if out.size <= IOU_BLOCK:
-        _iou_block(d, g, out)
-        return out
-    if not lead:  # one set of boxes: blocks of proposals
-        step = max(1, IOU_BLOCK // max(n_g, 1))
-        for i in range(0, n_d, step):
-            _iou_block(d[i:i + step], g, out[i:i + step])
-        return out
     d = np.broadcast_to(d, lead + (n_d, 4)).reshape(-1, n_d, 4)
     g = np.broadcast_to(g, lead + (n_g, 4)).reshape(-1, n_g, 4)
     flat = out.reshape(-1, n_d, n_g)

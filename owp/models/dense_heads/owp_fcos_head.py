@@ -391,11 +391,12 @@ class OWPFCOSHead(FCOSHead):
         """
         cfg = self.unknown_masking
         logits = flat_obj[:, self.branches.index(cfg['branch'])]
-        img_ids = torch.cat([torch.arange(len(batch_gt_instances), device=flat_bbox.device)
+        num_imgs = len(batch_gt_instances)
+        img_ids = torch.cat([torch.arange(num_imgs, device=flat_bbox.device)
                              .repeat_interleave(p.size(0)) for p in points])
+        per_img = [(img_ids == img).nonzero().reshape(-1) for img in range(num_imgs)]
         in_gt = torch.zeros_like(flat_labels, dtype=torch.bool)
-        for img, gt in enumerate(batch_gt_instances):
-            idx = (img_ids == img).nonzero().reshape(-1)
+        for idx, gt in zip(per_img, batch_gt_instances):
             in_gt[idx] = points_in_boxes(flat_points[idx], gt.bboxes)
         candidates = (flat_labels == self.num_classes) & ~in_gt
         drop = unknown_object_mask(logits, candidates, cfg['thr'])
@@ -403,23 +404,21 @@ class OWPFCOSHead(FCOSHead):
             return drop
         # Unknown-area masking: also drop candidate points inside the boxes the
         # unknown points predict, image by image.
-        strides = torch.cat([flat_bbox.new_full((p.size(0) * len(batch_gt_instances), ), s)
+        strides = torch.cat([flat_bbox.new_full((p.size(0) * num_imgs, ), s)
                              for p, s in zip(points, self.strides)])
-        dist = flat_bbox.detach() * (strides[:, None] if self.norm_on_bbox else 1)
-        boxes = self.bbox_coder.decode(flat_points, dist)
         area = torch.zeros_like(drop)
-        for img in range(len(batch_gt_instances)):
-            in_img = img_ids == img
-            seeds = (drop & in_img).nonzero().reshape(-1)
+        for idx in per_img:
+            seeds = idx[drop[idx]]
             if len(seeds) == 0:
                 continue
-            seed_boxes = boxes[seeds]
+            dist = flat_bbox[seeds].detach() * (strides[seeds, None] if self.norm_on_bbox else 1)
+            seed_boxes = self.bbox_coder.decode(flat_points[seeds], dist)
             if cfg['area_nms_iou'] is not None:
                 _, keep = batched_nms(seed_boxes, logits[seeds].detach().sigmoid(),
                                       torch.zeros_like(seeds),
                                       dict(type='nms', iou_threshold=cfg['area_nms_iou']))
                 seed_boxes = seed_boxes[keep]
-            area |= in_img & points_in_boxes(flat_points, seed_boxes)
+            area[idx] = points_in_boxes(flat_points[idx], seed_boxes)
         return drop | (area & candidates)
 
     # ----------------------------------------------------------------- predict
