@@ -6,3 +6,15 @@ _base_ = 'mmdet::_base_/default_runtime.py'
 custom_imports = dict(imports=['owp'], allow_failed_imports=False)
 
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
+
+# Checkpoints load without running code from them (owp/engine/checkpoint.py).
+# True declares that the files of `load_from` / `resume` are trusted
+# (weights_only=False); the environment variable OWP_TRUST_CHECKPOINTS=1 does
+# the same for every load in the process. Read by CheckpointTrustHook below.
+trust_checkpoints = False
+# In default_hooks (a dict, merged by key) so that a config setting its own
+# custom_hooks list keeps them. FiniteLossHook stops training at a NaN/inf loss
+# before it reaches a checkpoint; its interval is in iterations.
+default_hooks = dict(
+    checkpoint_trust=dict(type='CheckpointTrustHook'),
+    finite_loss=dict(type='FiniteLossHook', interval=1))
