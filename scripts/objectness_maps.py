@@ -32,6 +32,7 @@ def main(argv=None) -> int:
             p.error(f'{what} {path!r} does not exist')
 
     import owp  # noqa: F401  (registers the OWP modules)
+    import owp.engine  # noqa: F401  (installs the safe checkpoint loader)
     from mmdet.apis import init_detector
     from mmengine.config import Config
 
@@ -39,7 +40,9 @@ def main(argv=None) -> int:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    model = init_detector(cfg, args.checkpoint, device='cpu')
+    from owp.engine import TRUST_CFG_KEY, trusted_checkpoints
+    with trusted_checkpoints(cfg.get(TRUST_CFG_KEY, False)):  # the config's opt-in, if any
+        model = init_detector(cfg, args.checkpoint, device='cpu')
     result = objectness_maps(model, args.image, model.cfg)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     plot_objectness_maps(result, args.out, title=osp.basename(args.image))

@@ -123,6 +123,7 @@ def eval_results_file(args) -> Dict[str, float]:
 
 def eval_model(args) -> Dict[str, float]:
     import owp  # noqa: F401  (registers owp modules)
+    import owp.engine  # noqa: F401  (installs the safe checkpoint loader)
     from mmengine.config import Config, DictAction  # noqa: F401
     from mmengine.runner import Runner
     cfg = Config.fromfile(args.config)
