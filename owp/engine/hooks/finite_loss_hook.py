@@ -48,9 +48,12 @@ class FiniteLossHook(Hook):
             raise ValueError(f'FiniteLossHook: interval must be an int >= 1, got {interval!r}')
         self.interval = interval
         self._first_bad: Dict[str, tuple] = {}  # term -> (iteration, value)
+        self._last_good: Optional[str] = None
 
     def before_train(self, runner) -> None:
         self._first_bad = {}
+        # after load_or_resume: a resumed run starts from its checkpoint
+        self._last_good = runner.message_hub.get_info('last_ckpt')
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: Optional[dict] = None) -> None:
@@ -65,6 +68,8 @@ class FiniteLossHook(Hook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         self._check(runner)
+        # CheckpointHook sets `last_ckpt` to the file it is about to write
+        self._last_good = runner.message_hub.get_info('last_ckpt')
 
     def _check(self, runner) -> None:
         if not self._first_bad:
@@ -76,7 +81,7 @@ class FiniteLossHook(Hook):
         values = ', '.join(f'{n}={self._first_bad[n][1]}' for n in named)
         later = sorted((it, n) for n, (it, _) in self._first_bad.items()
                        if it != first and n != 'loss')
-        last = runner.message_hub.get_info('last_ckpt')
+        last = self._last_good
         kept = (f'the last checkpoint written, {last!r}, was saved before it' if last
                 else 'no checkpoint had been written yet')
         msg = (f'non-finite loss at iteration {first} ({values}); training stopped at '
