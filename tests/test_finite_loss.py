@@ -5,7 +5,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import SHAPES_ROOT_CONFIG, point_config_at
+from conftest import SHAPES_ROOT_CONFIG, point_config_at, shrink_images
 
 from owp.engine import FiniteLossHook, NonFiniteLossError
 from owp.models import OWPFCOSHead
@@ -30,7 +30,7 @@ def nan_from_iteration_3(monkeypatch):
 def _run(tiny_shapes, work_dir, guard_interval):
     from mmengine.runner import Runner
     cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
-    point_config_at(cfg, tiny_shapes, work_dir=work_dir, max_iters=6)
+    shrink_images(point_config_at(cfg, tiny_shapes, work_dir=work_dir, max_iters=6))
     cfg.train_cfg.val_interval = 100
     cfg.default_hooks.checkpoint.interval = 2
     cfg.default_hooks.finite_loss.interval = guard_interval

@@ -7,6 +7,12 @@ custom_imports = dict(imports=['owp'], allow_failed_imports=False)
 
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
 
+# A fixed seed: runs repeat (up to thread/device nondeterminism, see README) and
+# `resume` continues exactly. With seed=None mmengine draws a seed, and on resume
+# re-seeds from the checkpoint only after the data loader was built, so the data
+# order after a resume would be a new draw. Vary it for seed studies.
+randomness = dict(seed=0)
+
 # Checkpoints load without running code from them (owp/engine/checkpoint.py).
 # True declares that the files of `load_from` / `resume` are trusted
 # (weights_only=False); the environment variable OWP_TRUST_CHECKPOINTS=1 does

@@ -13,6 +13,3 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=250, max_keep_ckpts=2),
     visualization=dict(type='DetVisualizationHook', draw=False))
-
-# Seeded so that the quickstart's numbers repeat (up to CPU thread nondeterminism).
-randomness = dict(seed=0)
