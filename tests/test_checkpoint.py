@@ -285,3 +285,15 @@ def test_stock_mmdet2_layouts_load(stock_ckpt, tmp_path):
     old.write_bytes(raw.replace(b'numpy._core.multiarray', b'numpy.core.multiarray'))
     meta = load_from_local_safe(str(old))['meta']
     assert meta['PALETTE'].dtype == np.uint8 and meta['hook_msgs']['best_score'] == 0.386
+
+
+def test_legacy_format_payload_refused_naming_the_object(tmp_path):
+    """torch < 1.6 files (no zip): the object is named from torch's own refusal."""
+    marker = tmp_path / 'marker'
+    path = tmp_path / 'legacy.pth'
+    torch.save({'w': torch.zeros(2), 'x': _Touch(marker)}, path,
+               _use_new_zipfile_serialization=False)
+    with pytest.raises(UntrustedCheckpointError, match=r"needs (io|builtins)\.open") as e:
+        load_from_local_safe(str(path))
+    _refused(e, path)
+    assert not marker.exists()

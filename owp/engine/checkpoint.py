@@ -33,6 +33,7 @@ import contextvars
 import os
 import os.path as osp
 import pickle
+import re
 import zipfile
 from typing import Iterator, List
 
@@ -157,18 +158,23 @@ def trusted_checkpoints(enabled: bool = True) -> Iterator[None]:
 
 
 def _refusal(filename: str, err: Exception) -> str:
-    try:
+    """The error message for a checkpoint torch's safe unpickler refused."""
+    text = str(err)
+    found = re.search(r'WeightsUnpickler error:\s*(.*?)\s*(?:Check the documentation|$)', text,
+                      re.S)
+    reason = ' '.join((found.group(1) if found else text).split())
+    try:  # zip files: every global the file names, not only the first one refused
         unsafe = [g for g in torch.serialization.get_unsafe_globals_in_checkpoint(filename)
                   if g not in _safe_global_names()]
     except (RuntimeError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError):
-        unsafe = []  # legacy (non-zip) file: torch's own message names the object
-    what = (f'needs {", ".join(unsafe)}' if unsafe
-            else f'was refused: {str(err).strip().splitlines()[0]}')
-    return (f'checkpoint {filename!r} {what}, which loading could only provide by running '
-            'code from the file; owp loads checkpoints with torch weights_only=True and '
-            "allows only what mmengine's own checkpoints hold. If you trust this file, "
-            f'set the environment variable {TRUST_ENV_VAR}=1, or `{TRUST_CFG_KEY} = True` '
-            'in the config (load_from / resume of the runner), and load it again.')
+        unsafe = re.findall(r'GLOBAL (\S+) was not an allowed global', text)  # legacy format
+    what = (f'needs {", ".join(unsafe)}, which only running code from the file can create'
+            if unsafe else f'could not be loaded with torch weights_only=True: {reason}')
+    return (f'checkpoint {filename!r} {what}. owp loads checkpoints without running code, '
+            "allowing only the objects mmengine's own checkpoints hold "
+            '(owp.engine.mmengine_safe_globals). If this is a checkpoint you trust, load it '
+            f'with the environment variable {TRUST_ENV_VAR}=1, or with '
+            f'`{TRUST_CFG_KEY} = True` in the config (the runner\'s load_from / resume).')
 
 
 def load_from_local_safe(filename: str, map_location=None) -> dict:
