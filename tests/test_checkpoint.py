@@ -216,6 +216,9 @@ def test_getattr_answers_only_history_buffer_statistics(tmp_path):
     ok = tmp_path / 'ok.pth'
     torch.save({'m': _Getattr(HistoryBuffer, 'mean')}, ok)
     assert load_from_local_safe(str(ok))['m'] is HistoryBuffer.mean
+    empty = tmp_path / 'empty.pth'  # an empty HistoryBuffer pickles bytes()
+    torch.save({'message_hub': HistoryBuffer()}, empty)
+    assert load_from_local_safe(str(empty))['message_hub'].data[0].size == 0
     for obj, name in ((np.ndarray, 'tofile'), (HistoryBuffer, '__init__'),
                       (HistoryBuffer, '_statistics_methods'), (HistoryBuffer, 'nope')):
         bad = tmp_path / f'bad_{name}.pth'

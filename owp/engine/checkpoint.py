@@ -80,9 +80,10 @@ def _history_buffer_method(obj, name):
 def mmengine_safe_globals() -> List:
     """The globals, beyond torch's defaults, that mmengine writes into its checkpoints.
 
-    Found by saving real checkpoints with mmengine's ``Runner`` (iteration- and
-    epoch-based, with validation) and listing what
-    ``torch.serialization.get_unsafe_globals_in_checkpoint`` reports. numpy
+    Found by saving real checkpoints with mmengine's ``Runner`` (with validation
+    and ``save_best``) and listing what
+    ``torch.serialization.get_unsafe_globals_in_checkpoint`` reports, plus
+    ``bytes``, which an empty ``HistoryBuffer`` (an empty numpy array) needs. numpy
     moved ``numpy.core`` to ``numpy._core`` in 2.0; files written by either are
     accepted.
 
@@ -93,6 +94,7 @@ def mmengine_safe_globals() -> List:
     multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
     entries = [
         HistoryBuffer,
+        bytes,  # pickle protocol 2 writes b'' (the data of an empty array) as bytes()
         np.ndarray,
         np.dtype,
         (multiarray._reconstruct, 'numpy._core.multiarray._reconstruct'),
