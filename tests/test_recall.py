@@ -718,3 +718,78 @@ def test_ignore_protocol_on_base_and_all_subsets(xclass_cases):
         assert ours[f'base/{k}'] == pytest.approx(v, abs=1e-9)
     remove = evaluate_proposals(coco, dets, SPLIT, ('all', ), 'remove', ks)
     assert all(ours[k] == remove[k] for k in remove)
+
+
+def _shared_data():
+    """The real-data fixtures folder (``$OWP_SHARED_DATA``, else ``../shared/data``), or None."""
+    import os
+    import os.path as osp
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    for path in (os.environ.get('OWP_SHARED_DATA'), osp.join(repo, '..', 'shared', 'data'),
+                 osp.join(repo, '..', '..', 'shared', 'data')):
+        if path and osp.isdir(osp.join(path, 'voc2012-dets')):
+            return path
+    return None
+
+
+@pytest.mark.skipif(_shared_data() is None,
+                    reason='real VOC detections absent (../shared/data/voc2012-dets; set '
+                           'OWP_SHARED_DATA to the data folder)')
+@pytest.mark.parametrize('max_dets', [(1, 10, 100), (1, 3, 5)])
+def test_protocols_on_real_voc_detections(max_dets):
+    """452 real detections on 100 PASCAL VOC images, 10 classes base, 10 novel."""
+    import os.path as osp
+    root = osp.join(_shared_data(), 'voc2012-dets')
+    with open(osp.join(root, 'instances.json')) as f:
+        coco = json.load(f)
+    with open(osp.join(root, 'results.json')) as f:
+        dets = json.load(f)
+    names = [c['name'] for c in coco['categories']]
+    split = dict(base=names[:10], novel=names[10:])
+    ids = {s: {c['id'] for c in coco['categories'] if c['name'] in split[s]}
+           for s in ('base', 'novel')}
+    remove = evaluate_proposals(coco, dets, split, ('novel', 'base'), 'remove', max_dets)
+    ignore = evaluate_proposals(coco, dets, split, ('novel', 'base'), 'ignore', max_dets)
+    for subset in ('novel', 'base'):
+        for k, v in pycocotools_ar(coco, dets, ids[subset], max_dets).items():
+            assert remove[f'{subset}/{k}'] == pytest.approx(v, abs=1e-9), (subset, k)
+        for k, v in xclass_reference_ar(coco, dets, ids[subset], max_dets).items():
+            assert ignore[f'{subset}/{k}'] == pytest.approx(v, abs=1e-9), (subset, k)
+    # the detector's proposals on base objects use up novel budget under 'remove'
+    assert ignore['novel/AR@1'] > remove['novel/AR@1']
+
+
+def test_oln_auc():
+    from owp.evaluation.functional.recall import AUC_MAX_DETS, oln_auc
+    # OLN's tools/compute_auc.py: its published AR list (AR@1 = 0) gives AUC 24.8
+    published = dict(zip(AUC_MAX_DETS, np.array([0.0, 18.0, 26.5, 29.6, 33.4, 39.0, 41.5,
+                                                  45.0]) / 100))
+    assert round(100 * oln_auc(published), 1) == 24.8
+    x = np.log(np.array(AUC_MAX_DETS, float)) / np.log(1000)
+    y = np.array([published[k] for k in AUC_MAX_DETS])
+    assert oln_auc(published) == pytest.approx(np.trapezoid(y, x), abs=1e-15)
+    measured = {**published, 1: 0.05}
+    # AR@1 weighs on the first segment (x from 0 to 1/3) only
+    assert oln_auc(measured) == pytest.approx(oln_auc(published) + 0.05 / 3 / 2, abs=1e-15)
+    assert oln_auc(measured, ar1_zero=True) == oln_auc(published)
+    assert oln_auc({**measured, 300: -1.0}) == -1.0
+    assert oln_auc({k: 1.0 for k in AUC_MAX_DETS}) == pytest.approx(1.0)
+
+
+def test_auc_is_reported_when_the_largest_k_reaches_1000():
+    from owp.evaluation.functional.proposals import OLN_MAX_DETS
+    from owp.evaluation.functional.recall import oln_auc
+    coco, dets = make_data(3, n_img=20)
+    with pytest.warns(UserWarning, match=r'max_dets \[.*1500\] exceed the most proposals'):
+        out = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore', OLN_MAX_DETS)
+    assert [k for k in out if k.startswith('novel/AR@')] == [
+        f'novel/AR@{k}' for k in OLN_MAX_DETS]  # keyed by the real k, no AR@1 added
+    every = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore',
+                               (1, ) + OLN_MAX_DETS)
+    for k in OLN_MAX_DETS:  # adding k = 1 changes no AR@k
+        assert every[f'novel/AR@{k}'] == out[f'novel/AR@{k}']
+    ar = {k: every[f'novel/AR@{k}'] for k in (1, 10, 30, 50, 100, 300, 500, 1000)}
+    assert out['novel/AUC'] == pytest.approx(oln_auc(ar), abs=1e-12)
+    assert out['novel/AUC(AR@1=0)'] < out['novel/AUC']
+    assert 'novel/AUC' not in evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore',
+                                                 (10, 500))
