@@ -793,3 +793,16 @@ def test_auc_is_reported_when_the_largest_k_reaches_1000():
     assert out['novel/AUC(AR@1=0)'] < out['novel/AUC']
     assert 'novel/AUC' not in evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore',
                                                  (10, 500))
+
+
+def test_crowd_iou_equals_pycocotools():
+    from pycocotools import mask as mask_utils
+
+    from owp.evaluation.functional.recall import crowd_iou_xywh
+    rng = np.random.default_rng(5)
+    d = np.concatenate([rng.uniform(0, 100, (50, 2)), rng.uniform(0, 60, (50, 2)).round(1)], 1)
+    d[::7, 2] = 0  # empty proposals
+    g = np.concatenate([rng.uniform(0, 100, (6, 2)), rng.uniform(0, 90, (6, 2))], 1)
+    ref = np.asarray(mask_utils.iou(d.tolist(), g.tolist(), [1] * 6))
+    np.testing.assert_array_equal(crowd_iou_xywh(d, g), ref)
+    assert (ref > 0).sum() > 20

@@ -600,8 +600,9 @@ def ignored_matches_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarr
         pg = b.pad(lo, hi, gs, gt_boxes[gidx], 'gt')
         crowd = b.pad(lo, hi, gs, gt_crowd[gidx], 'gt', False)  # (m, Gm)
         ious = box_iou_xywh(pd, pg)
-        if crowd.any():
-            ious = np.where(crowd[:, None, :], crowd_iou_xywh(pd, pg), ious)
+        ci, cg = np.nonzero(crowd)  # crowd IoU for the crowd columns only
+        if ci.size:
+            ious[ci, :, cg] = crowd_iou_xywh(pd[ci], pg[ci, cg][:, None])[..., 0]
         free = b.pad(lo, hi, ds, det_free[didx], 'det', False).transpose(0, 2, 1)
         ign = b.pad(lo, hi, gs, gt_ignored[gidx], 'gt', False).transpose(0, 2, 1)
         took = greedy_match_ignored(ious, free, ign, crowd, thr)  # (m, A, Dm)
@@ -730,10 +731,14 @@ def xclass_recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.
     other = np.asarray(gt_other, bool).reshape(-1)
     target = _area_targets(gt_areas, ~crowd & ~other)  # (G, A)
     det_img, det_boxes, _ = _ranked_top(det_img, det_boxes, det_scores, ks[-1])
-    gt_rank, det_gt = match_ranks_flat(num_images, gt_img, gt_boxes, target, det_img, det_boxes,
-                                       iou_thrs, progress=progress, with_det_gt=True)
+    gt_rank, _ = match_ranks_flat(num_images, gt_img, gt_boxes, target, det_img, det_boxes,
+                                  iou_thrs, progress=progress)
+    # proposals that took no target at the first threshold
+    free = np.ones((det_img.size, target.shape[1]), bool)
+    g, a = np.nonzero(gt_rank[:, :, 0] != UNMATCHED)
+    free[np.searchsorted(det_img, gt_img[g]) + gt_rank[g, a, 0], a] = False
     took = ignored_matches_flat(num_images, gt_img, gt_boxes, ~target, crowd, det_img,
-                                det_boxes, det_gt[:, :, 0] < 0, iou_thrs[0])  # (D', A)
+                                det_boxes, free, iou_thrs[0])  # (D', A)
     keep = ~((took >= 0) & other[took.clip(min=0)]) if other.size else took < 0
     return _summarize(ranks_after_removal(gt_rank, gt_img, det_img, keep, num_images),
                       target, ks)
