@@ -806,3 +806,21 @@ def test_crowd_iou_equals_pycocotools():
     ref = np.asarray(mask_utils.iou(d.tolist(), g.tolist(), [1] * 6))
     np.testing.assert_array_equal(crowd_iou_xywh(d, g), ref)
     assert (ref > 0).sum() > 20
+
+
+def test_metric_reports_auc_and_warns_when_k_exceeds_the_proposals(tmp_path):
+    from mmengine.logging import MMLogger
+    coco, dets = make_xclass_data(2, n_img=15)
+    ann = tmp_path / 'ann.json'
+    ann.write_text(json.dumps(coco))
+    metric = OWPRecallMetric(ann_file=str(ann), split=SPLIT, protocol='ignore',
+                             max_dets=(10, 100, 1000))
+    metric.process({}, _samples(coco, dets, [im['id'] for im in coco['images']]))
+    logger = MMLogger.get_instance('test_auc_metric')
+    seen = []
+    logger.warning = seen.append  # the instance's own, this test only
+    out = metric.compute_metrics(metric.results)
+    ref = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore', (10, 100, 1000))
+    assert out['novel/AUC'] == pytest.approx(ref['novel/AUC'], abs=1e-12) and \
+        0 < out['novel/AUC'] < 1
+    assert any('exceed the most proposals' in str(m) for m in seen)
