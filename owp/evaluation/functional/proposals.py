@@ -15,8 +15,7 @@ from .recall import (AUC_MAX_DETS, match_ranks_flat, oln_auc, rank_by_image,
                      recall_from_arrays, xclass_recall_from_arrays)
 
 __all__ = ['PROTOCOLS', 'SUBSETS', 'OLN_MAX_DETS', 'AUC_AR1_ZERO_KEY', 'validate_results',
-           'results_to_arrays',
-           'evaluate_proposals', 'base_class_ap', 'ks_beyond_proposals']
+           'results_to_arrays', 'evaluate_proposals', 'base_class_ap', 'ks_beyond_proposals']
 
 #: 'remove': pycocotools on the subset's boxes alone (the paper's protocol).
 #: 'ignore': OLN's cross-category protocol (``COCOEvalXclassWrapper``), exactly.
