@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Class-agnostic recall on novel (and base) classes.
 #
-#   scripts/eval_novel.sh CONFIG CHECKPOINT [--split S] [--protocol remove|ignore]
-#                         [--max-dets 10,100] [--out METRICS.json] [--cfg-options ...]
+#   scripts/eval_novel.sh CONFIG CHECKPOINT [--split S] [--protocol remove|ignore|prefilter]
+#                         [--max-dets 10,100|oln] [--out METRICS.json] [--dump-proposals P.json]
+#                         [--cfg-options ...]
 #   scripts/eval_novel.sh --ann ANN.json --results PROPOSALS.json --split SPLIT
-#                         [--protocol remove|ignore] [--max-dets 10,100] [--out METRICS.json]
+#                         [--protocol remove|ignore|prefilter] [--max-dets 10,100|oln]
+#                         [--out METRICS.json]
 #
 # Uses $PYTHON, else the repo's .venv, else python3.
 set -euo pipefail

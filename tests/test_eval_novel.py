@@ -5,11 +5,12 @@ import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
 from conftest import REPO, SHAPES_ROOT_CONFIG
-from test_recall import SPLIT, make_data
+from test_recall import SPLIT, make_data, make_xclass_data, xclass_reference_ar
 
 from owp.evaluation import evaluate_proposals
 
@@ -32,7 +33,7 @@ def files(tmp_path):
     return coco, dets, str(ann), str(res), str(split)
 
 
-@pytest.mark.parametrize('protocol', ['remove', 'ignore'])
+@pytest.mark.parametrize('protocol', ['remove', 'ignore', 'prefilter'])
 def test_results_file_mode(files, tmp_path, protocol, capsys):
     coco, dets, ann, res, split = files
     out = tmp_path / 'm.json'
@@ -78,7 +79,7 @@ def test_results_file_errors_name_the_entry(files, tmp_path, capsys):
     assert '--split' in _fails(['--ann', ann, '--results', res], capsys)
 
 
-def test_model_mode(tiny_shapes, tmp_path, capsys):
+def test_model_mode_and_dumped_proposals(tiny_shapes, tmp_path, capsys):
     import owp  # noqa: F401
     from mmdet.registry import MODELS
     from mmengine.config import Config
@@ -86,22 +87,86 @@ def test_model_mode(tiny_shapes, tmp_path, capsys):
     from owp.tools.eval_novel import main
     from owp.utils import data_root_cfg_options
     cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
+    assert cfg.model.test_cfg.max_per_img == 100
     init_default_scope('mmdet')
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
     ckpt = tmp_path / 'model.pth'
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
-    out = tmp_path / 'm.json'
+    out, dump = tmp_path / 'm.json', tmp_path / 'proposals.json'
     opts = data_root_cfg_options(cfg, tiny_shapes) + [
         'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
-    assert main([SHAPES_ROOT_CONFIG, str(ckpt), '--max-dets', '5,50', '--out', str(out),
-                 '--work-dir', str(tmp_path / 'w'), '--cfg-options', *opts]) == 0
+    assert main([SHAPES_ROOT_CONFIG, str(ckpt), '--max-dets', '5,150', '--out', str(out),
+                 '--dump-proposals', str(dump), '--work-dir', str(tmp_path / 'w'),
+                 '--cfg-options', *opts]) == 0
     got = json.loads(out.read_text())
-    assert set(got) >= {'AR@5', 'AR@50', 'ARs@50', 'ARm@50', 'ARl@50', 'base/AR@50'}
-    assert got['ARl@50'] is None  # shapes objects are at most 72 px: no large box
+    assert set(got) >= {'AR@5', 'AR@150', 'ARs@150', 'ARm@150', 'ARl@150', 'base/AR@150'}
+    assert got['ARl@150'] is None  # shapes objects are at most 72 px: no large box
     assert all(0 <= v <= 1 for v in got.values() if v is not None)
-    assert 'novel' in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert 'novel' in captured.out
+    # the config keeps 100 per image: raised to 150, and said so
+    assert 'max_per_img=100' in captured.err and 'raised to 150' in captured.err
+    props = json.loads(dump.read_text())
+    counts = np.bincount([p['image_id'] for p in props])
+    assert counts.max() > 100  # the model really kept more than the config's 100
+    # score components of OWPFCOSHead ride along; categories are the file's
+    assert {'image_id', 'category_id', 'bbox', 'score', 'logits', 'centerness'} <= set(props[0])
+    ann = osp.join(tiny_shapes, 'annotations', 'instances_val.json')
+    cat_ids = {c['id'] for c in json.loads(open(ann).read())['categories']}
+    assert {p['category_id'] for p in props} <= cat_ids
+    # round trip: the dumped proposals give the same numbers in results-file mode
+    again = tmp_path / 'again.json'
+    assert main(['--ann', ann, '--results', str(dump), '--split', 'shapes', '--max-dets',
+                 '5,150', '--out', str(again)]) == 0
+    assert json.loads(again.read_text()) == got
+    # ... and evaluate again under another protocol and k list without the model
+    assert main(['--ann', ann, '--results', str(dump), '--split', 'shapes', '--protocol',
+                 'ignore', '--max-dets', '1,3', '--out', str(again)]) == 0
+    assert set(json.loads(again.read_text())) >= {'AR@1', 'AR@3', 'base/AR@3'}
+
+
+def test_ignore_protocol_through_the_cli_equals_the_xclass_reference(tmp_path):
+    """eval_novel.sh --protocol ignore --max-dets oln: OLN's numbers, its k list, its AUC."""
+    coco, dets = make_xclass_data(1, n_img=40)
+    ann, res, split = tmp_path / 'ann.json', tmp_path / 'res.json', tmp_path / 'split.json'
+    ann.write_text(json.dumps(coco))
+    res.write_text(json.dumps(dets))
+    split.write_text(json.dumps(SPLIT))
+    out = tmp_path / 'm.json'
+    proc = _run('--ann', str(ann), '--results', str(res), '--split', str(split), '--protocol',
+                'ignore', '--max-dets', 'oln', '--out', str(out))
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(out.read_text())
+    ks = (1, 10, 20, 30, 50, 100, 300, 500, 1000, 1500)
+    ref = xclass_reference_ar(coco, dets, {7, 12, 20}, ks)
+    for k, v in ref.items():
+        if k != 'AR@1':
+            assert got[k] == pytest.approx(v, abs=1e-9), k
+    assert 'AR@1' not in got  # keys are the k asked for
+    from owp.evaluation.functional.recall import oln_auc
+    auc = oln_auc({k: ref[f'AR@{k}'] for k in (1, 10, 30, 50, 100, 300, 500, 1000)})
+    assert got['AUC'] == pytest.approx(auc, abs=1e-9) and 'base/AUC' in got
+    assert 'AUC' in proc.stdout and f'{100 * auc:.2f}' in proc.stdout
+    # at most 44 proposals per image: AR@50 ... AR@1500 all equal AR@44, and it says so
+    assert 'warning' in proc.stderr and 'exceed the most proposals' in proc.stderr
+
+
+def test_cli_constants_match_the_library():
+    from owp.evaluation.functional import proposals
+    from owp.tools import eval_novel
+    assert eval_novel.PROTOCOLS == proposals.PROTOCOLS
+    assert eval_novel.OLN_MAX_DETS == proposals.OLN_MAX_DETS
+
+
+def test_bad_protocol_max_dets_and_dump_options(files, tmp_path, capsys):
+    coco, dets, ann, res, split = files
+    base = ['--ann', ann, '--results', res, '--split', split]
+    assert 'invalid choice' in _fails(base + ['--protocol', 'oln'], capsys)
+    assert "ints or 'oln'" in _fails(base + ['--max-dets', 'olm'], capsys)
+    assert '--dump-proposals is for model mode' in _fails(
+        base + ['--dump-proposals', str(tmp_path / 'p.json')], capsys)
 
 
 def test_make_split(files, tmp_path):

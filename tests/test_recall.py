@@ -471,3 +471,356 @@ def test_metric_lvis_base_ap(tmp_path):
     assert out['base/AP'] == pytest.approx(51 / 101) and 'base/APr' in out
     with pytest.raises(ValueError, match="base_ap must be"):
         OWPRecallMetric(ann_file='x.json', split='shapes', base_ap='federated')
+
+
+# ---------------------------------------------------------------------------
+# OLN's cross-category protocol ('ignore'): an independent reference
+# ---------------------------------------------------------------------------
+
+class XclassReference(COCOeval):
+    """OLN's ``COCOEvalXclassWrapper`` written from its description, one loop per rule.
+
+    Boxes carry ``other`` (OLN's ``ignored_split``): classes not evaluated.
+    The keyword flags switch one rule each to a plausible misreading, so that
+    tests can show that their cases depend on every rule:
+
+    * ``cut_first``: cut at the largest k before removing (else after);
+    * ``targets_first``: a proposal falls to an ignored box only when no
+      target reaches the threshold (else every box competes alike);
+    * ``keep_removed_matches``: a removed proposal keeps its matches at the
+      other thresholds, blocking its boxes (else the rest is re-matched
+      without it);
+    * ``crowd_reuse``: crowd boxes use the crowd IoU and can be taken many
+      times (else they are plain single-use boxes);
+    * ``remove_at_first_thr``: removal is decided at IoU 0.5 for every
+      threshold (else per threshold).
+    """
+
+    def __init__(self, *args, cut_first=True, targets_first=True, keep_removed_matches=True,
+                 crowd_reuse=True, remove_at_first_thr=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rules = dict(cut_first=cut_first, targets_first=targets_first,
+                          keep_removed_matches=keep_removed_matches, crowd_reuse=crowd_reuse,
+                          remove_at_first_thr=remove_at_first_thr)
+
+    def computeIoU(self, imgId, catId):  # noqa: N802 (pycocotools' name)
+        return []  # evaluateImg computes its own
+
+    def _match(self, ious, ignored, crowd, dets, thr):
+        """Greedy matching of proposals ``dets`` (indices, rank order) at ``thr``."""
+        taken = [False] * ious.shape[1]
+        match = {}
+        for d in dets:
+            tiers = ([[g for g in range(len(taken)) if not ignored[g]],
+                      [g for g in range(len(taken)) if ignored[g]]]
+                     if self.rules['targets_first'] else [list(range(len(taken)))])
+            for tier in tiers:
+                best, m = min(thr, 1 - 1e-10), None
+                for g in tier:  # boxes in COCO order: ties go to the later box
+                    if taken[g] and not (crowd[g] and self.rules['crowd_reuse']):
+                        continue
+                    if ious[d, g] >= best:
+                        best, m = ious[d, g], g
+                if m is not None:
+                    match[d] = m
+                    taken[m] = True
+                    break
+        return match
+
+    def evaluateImg(self, imgId, catId, aRng, maxDet):  # noqa: N802
+        from pycocotools import mask as mask_utils
+        p = self.params
+        gts = [g for c in p.catIds for g in self._gts[imgId, c]]
+        dts = [d for c in p.catIds for d in self._dts[imgId, c]]
+        if not gts and not dts:
+            return None
+        crowd = [bool(g['iscrowd']) for g in gts]
+        other = [bool(g['other']) for g in gts]
+        ignored = [c or o or not (aRng[0] <= g['area'] <= aRng[1])
+                   for g, c, o in zip(gts, crowd, other)]
+        ranked = sorted(range(len(dts)), key=lambda i: -dts[i]['score'])  # stable
+        kmax = p.maxDets[-1]
+        if self.rules['cut_first']:
+            ranked = ranked[:kmax]
+        iscrowd = crowd if self.rules['crowd_reuse'] else [0] * len(gts)
+        ious = np.zeros((len(dts), len(gts)))
+        if dts and gts:
+            ious = np.asarray(mask_utils.iou([d['bbox'] for d in dts], [g['bbox'] for g in gts],
+                                             iscrowd))
+        order = list(range(len(ranked)))  # positions in `ranked`
+        sub = ious[ranked]
+        matches = [self._match(sub, ignored, crowd, order, t) for t in p.iouThrs]
+
+        def removed(ti):
+            m = matches[0 if self.rules['remove_at_first_thr'] else ti]
+            return {d for d, g in m.items() if other[g]}
+
+        kept = [[d for d in order if d not in removed(ti)] for ti in range(len(p.iouThrs))]
+        if not self.rules['keep_removed_matches']:
+            matches = [self._match(sub, ignored, crowd, kept[ti], t)
+                       for ti, t in enumerate(p.iouThrs)]
+        if not self.rules['cut_first']:
+            kept = [k[:kmax] for k in kept]
+        gt_ids = [g['id'] for g in gts]
+        # one column per kept proposal, per threshold (pycocotools' layout; recall
+        # only counts matches to targets among the first k columns)
+        width = max(len(k) for k in kept)
+        dtm = np.zeros((len(p.iouThrs), width))
+        dt_ig = np.ones((len(p.iouThrs), width), bool)
+        for ti, k in enumerate(kept):
+            for j, d in enumerate(k):
+                g = matches[ti].get(d)
+                if g is not None:
+                    dtm[ti, j], dt_ig[ti, j] = gt_ids[g], ignored[g]
+        return {'image_id': imgId, 'category_id': catId, 'aRng': aRng, 'maxDet': maxDet,
+                'dtIds': [dts[ranked[d]]['id'] for d in kept[0]] + [0] * (width - len(kept[0])),
+                'gtIds': gt_ids, 'dtMatches': dtm, 'gtMatches': np.zeros((len(p.iouThrs),
+                                                                         len(gts))),
+                'dtScores': [1.0] * width, 'gtIgnore': np.array(ignored, int),
+                'dtIgnore': dt_ig}
+
+
+def xclass_reference_ar(coco, dets, eval_cat_ids, max_dets, **rules):
+    """AR@k (and ARs/ARm/ARl at the largest k) of :class:`XclassReference`."""
+    gt = copy.deepcopy(coco)
+    for a in gt['annotations']:
+        a['other'] = a['category_id'] not in eval_cat_ids
+    with contextlib.redirect_stdout(io.StringIO()):
+        c = COCO()
+        c.dataset = gt
+        c.createIndex()
+        d = c.loadRes([dict(x, category_id=gt['categories'][0]['id']) for x in dets])
+        ev = XclassReference(c, d, 'bbox', **rules)
+        ev.params.useCats = 0
+        ev.params.maxDets = sorted(max_dets)
+        ev.evaluate()
+        ev.accumulate()
+    rec = ev.eval['recall']  # (T, K=1, A, M)
+
+    def mean(r):
+        return float(r[r > -1].mean()) if (r > -1).any() else -1.0
+
+    ks = sorted(max_dets)
+    out = {f'AR@{k}': mean(rec[:, 0, 0, m]) for m, k in enumerate(ks)}
+    out.update({f'{n}@{ks[-1]}': mean(rec[:, 0, a, -1]) for a, n in ((1, 'ARs'), (2, 'ARm'),
+                                                                     (3, 'ARl'))})
+    return out
+
+
+def make_xclass_data(seed, n_img=60):
+    """Adversarial data for the cross-category protocol.
+
+    Novel and base boxes overlap heavily in clusters (a proposal reaches both),
+    base crowd regions cover clusters (crowd IoU >= 0.5 where plain IoU is not),
+    proposals outnumber the largest k (the cut matters), scores tie, some images
+    have no boxes or no proposals, and box sizes span all three area ranges.
+    """
+    rng = np.random.default_rng(seed)
+    cats = [dict(id=i, name=n) for i, n in zip((3, 7, 11, 12, 20), ('b1', 'n1', 'b2', 'n2', 'n3'))]
+    base, novel = (3, 11), (7, 12, 20)
+    images, anns, dets = [], [], []
+
+    def add(i, cat, box, crowd=0):
+        anns.append(dict(id=len(anns) + 1, image_id=i, category_id=int(cat),
+                         bbox=[float(v) for v in box], area=float(box[2] * box[3]),
+                         iscrowd=crowd))
+
+    for i in range(1, n_img + 1):
+        images.append(dict(id=i, width=640, height=480))
+        boxes = []
+        for _ in range(0 if i % 11 == 0 else int(rng.integers(1, 4))):  # clusters
+            wh = np.exp(rng.uniform(np.log(8), np.log(200), 2))
+            b = np.r_[rng.uniform(0, 400, 2), wh]
+            add(i, rng.choice(novel), b)
+            shifted = b + np.r_[rng.uniform(-0.25, 0.25, 2) * wh, wh * rng.uniform(-.2, .2, 2)]
+            add(i, rng.choice(base), shifted)  # a base box overlapping the novel one
+            boxes += [b, shifted]
+            if rng.random() < 0.3:
+                add(i, rng.choice(novel), shifted * rng.uniform(0.95, 1.05, 4))  # a near twin
+                boxes.append(boxes[-1] * rng.uniform(0.95, 1.05, 4))
+            if rng.random() < 0.25:  # a crowd region around the cluster
+                add(i, rng.choice(base if rng.random() < 0.7 else novel),
+                    np.r_[b[:2] - wh * 0.5, wh * 2.2], crowd=1)
+        if i % 7 == 0:
+            continue  # no proposals
+        for _ in range(int(rng.integers(5, 45))):
+            if boxes and rng.random() < 0.85:
+                a, c = boxes[rng.integers(len(boxes))], boxes[rng.integers(len(boxes))]
+                w = rng.uniform(0, 1) if rng.random() < 0.4 else 0.0
+                b = (1 - w) * a + w * c  # between two boxes: reaches both
+                b = b * rng.uniform(0.9, 1.1, 4) + rng.normal(0, 1, 4)
+                b[2:] = np.abs(b[2:]) + 0.5
+            else:
+                b = np.r_[rng.uniform(0, 500, 2), np.exp(rng.uniform(1, 5.5, 2))]
+            dets.append(dict(image_id=i, category_id=3, bbox=[float(v) for v in b],
+                             score=float(np.round(rng.random(), 1))))
+    return dict(images=images, annotations=anns, categories=cats), dets
+
+
+XCLASS_RULES = ('cut_first', 'targets_first', 'keep_removed_matches', 'crowd_reuse',
+                'remove_at_first_thr')
+
+
+@pytest.fixture(scope='module')
+def xclass_cases():
+    """(coco, dets, max_dets, reference) for a few seeds and k lists."""
+    cases = []
+    for seed, ks in ((0, (3, 10, 30)), (1, (1, 5, 20)), (2, (10, 20, 100))):
+        coco, dets = make_xclass_data(seed)
+        cases.append((coco, dets, ks, xclass_reference_ar(coco, dets, {7, 12, 20}, ks)))
+    return cases
+
+
+def test_ignore_protocol_equals_the_xclass_reference(xclass_cases):
+    for coco, dets, ks, ref in xclass_cases:
+        ours = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore', ks)
+        for k, v in ref.items():
+            assert ours[f'novel/{k}'] == pytest.approx(v, abs=1e-9), (ks, k)
+
+
+@pytest.mark.parametrize('rule', XCLASS_RULES)
+def test_every_xclass_rule_changes_the_answer(xclass_cases, rule):
+    """The cases above depend on each rule: reading it otherwise gives other numbers."""
+    differs = 0
+    for coco, dets, ks, ref in xclass_cases:
+        other = xclass_reference_ar(coco, dets, {7, 12, 20}, ks, **{rule: False})
+        differs += sum(abs(other[k] - ref[k]) > 1e-9 for k in ref)
+    assert differs > 0
+
+
+def test_ignore_protocol_differs_from_the_other_protocols(xclass_cases):
+    for protocol in ('remove', 'prefilter'):
+        differs = 0
+        for coco, dets, ks, ref in xclass_cases:
+            out = evaluate_proposals(coco, dets, SPLIT, ('novel', ), protocol, ks)
+            differs += sum(abs(out[f'novel/{k}'] - v) > 1e-9 for k, v in ref.items())
+        assert differs > 0, protocol
+
+
+def test_ignore_protocol_depends_on_the_largest_k():
+    """OLN cuts at the largest k before removing: AR@k moves with the k list."""
+    coco, dets = make_xclass_data(1)
+    short = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore', (3, 10))
+    long = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore', (3, 10, 30))
+    # removals among the first 10 leave fewer than 10 when the cut is at 10
+    assert short['novel/AR@10'] < long['novel/AR@10']
+    pre = [evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'prefilter', ks)['novel/AR@10']
+           for ks in ((3, 10), (3, 10, 30))]
+    assert pre[0] == pre[1]
+
+
+def test_ignore_protocol_on_base_and_all_subsets(xclass_cases):
+    """'ignore' on base is OLN's wrapper with eval_class = base; on 'all' it is 'remove'."""
+    coco, dets, ks, _ = xclass_cases[0]
+    ours = evaluate_proposals(coco, dets, SPLIT, ('base', 'all'), 'ignore', ks)
+    ref = xclass_reference_ar(coco, dets, {3, 11}, ks)
+    for k, v in ref.items():
+        assert ours[f'base/{k}'] == pytest.approx(v, abs=1e-9)
+    remove = evaluate_proposals(coco, dets, SPLIT, ('all', ), 'remove', ks)
+    assert all(ours[k] == remove[k] for k in remove)
+
+
+def _shared_data():
+    """The real-data fixtures folder (``$OWP_SHARED_DATA``, else ``../shared/data``), or None."""
+    import os
+    import os.path as osp
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    for path in (os.environ.get('OWP_SHARED_DATA'), osp.join(repo, '..', 'shared', 'data'),
+                 osp.join(repo, '..', '..', 'shared', 'data')):
+        if path and osp.isdir(osp.join(path, 'voc2012-dets')):
+            return path
+    return None
+
+
+@pytest.mark.skipif(_shared_data() is None,
+                    reason='real VOC detections absent (../shared/data/voc2012-dets; set '
+                           'OWP_SHARED_DATA to the data folder)')
+@pytest.mark.parametrize('max_dets', [(1, 10, 100), (1, 3, 5)])
+def test_protocols_on_real_voc_detections(max_dets):
+    """452 real detections on 100 PASCAL VOC images, 10 classes base, 10 novel."""
+    import os.path as osp
+    root = osp.join(_shared_data(), 'voc2012-dets')
+    with open(osp.join(root, 'instances.json')) as f:
+        coco = json.load(f)
+    with open(osp.join(root, 'results.json')) as f:
+        dets = json.load(f)
+    names = [c['name'] for c in coco['categories']]
+    split = dict(base=names[:10], novel=names[10:])
+    ids = {s: {c['id'] for c in coco['categories'] if c['name'] in split[s]}
+           for s in ('base', 'novel')}
+    remove = evaluate_proposals(coco, dets, split, ('novel', 'base'), 'remove', max_dets)
+    ignore = evaluate_proposals(coco, dets, split, ('novel', 'base'), 'ignore', max_dets)
+    for subset in ('novel', 'base'):
+        for k, v in pycocotools_ar(coco, dets, ids[subset], max_dets).items():
+            assert remove[f'{subset}/{k}'] == pytest.approx(v, abs=1e-9), (subset, k)
+        for k, v in xclass_reference_ar(coco, dets, ids[subset], max_dets).items():
+            assert ignore[f'{subset}/{k}'] == pytest.approx(v, abs=1e-9), (subset, k)
+    # the detector's proposals on base objects use up novel budget under 'remove'
+    assert ignore['novel/AR@1'] > remove['novel/AR@1']
+
+
+def test_oln_auc():
+    from owp.evaluation.functional.recall import AUC_MAX_DETS, oln_auc
+    # OLN's tools/compute_auc.py: its published AR list (AR@1 = 0) gives AUC 24.8
+    published = dict(zip(AUC_MAX_DETS, np.array([0.0, 18.0, 26.5, 29.6, 33.4, 39.0, 41.5,
+                                                  45.0]) / 100))
+    assert round(100 * oln_auc(published), 1) == 24.8
+    x = np.log(np.array(AUC_MAX_DETS, float)) / np.log(1000)
+    y = np.array([published[k] for k in AUC_MAX_DETS])
+    assert oln_auc(published) == pytest.approx(np.trapezoid(y, x), abs=1e-15)
+    measured = {**published, 1: 0.05}
+    # AR@1 weighs on the first segment (x from 0 to 1/3) only
+    assert oln_auc(measured) == pytest.approx(oln_auc(published) + 0.05 / 3 / 2, abs=1e-15)
+    assert oln_auc(measured, ar1_zero=True) == oln_auc(published)
+    assert oln_auc({**measured, 300: -1.0}) == -1.0
+    assert oln_auc({k: 1.0 for k in AUC_MAX_DETS}) == pytest.approx(1.0)
+
+
+def test_auc_is_reported_when_the_largest_k_reaches_1000():
+    from owp.evaluation.functional.proposals import OLN_MAX_DETS
+    from owp.evaluation.functional.recall import oln_auc
+    coco, dets = make_data(3, n_img=20)
+    with pytest.warns(UserWarning, match=r'max_dets \[.*1500\] exceed the most proposals'):
+        out = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore', OLN_MAX_DETS)
+    assert [k for k in out if k.startswith('novel/AR@')] == [
+        f'novel/AR@{k}' for k in OLN_MAX_DETS]  # keyed by the real k, no AR@1 added
+    every = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore',
+                               (1, ) + OLN_MAX_DETS)
+    for k in OLN_MAX_DETS:  # adding k = 1 changes no AR@k
+        assert every[f'novel/AR@{k}'] == out[f'novel/AR@{k}']
+    ar = {k: every[f'novel/AR@{k}'] for k in (1, 10, 30, 50, 100, 300, 500, 1000)}
+    assert out['novel/AUC'] == pytest.approx(oln_auc(ar), abs=1e-12)
+    assert out['novel/AUC(AR@1=0)'] < out['novel/AUC']
+    assert 'novel/AUC' not in evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore',
+                                                 (10, 500))
+
+
+def test_crowd_iou_equals_pycocotools():
+    from pycocotools import mask as mask_utils
+
+    from owp.evaluation.functional.recall import crowd_iou_xywh
+    rng = np.random.default_rng(5)
+    d = np.concatenate([rng.uniform(0, 100, (50, 2)), rng.uniform(0, 60, (50, 2)).round(1)], 1)
+    d[::7, 2] = 0  # empty proposals
+    g = np.concatenate([rng.uniform(0, 100, (6, 2)), rng.uniform(0, 90, (6, 2))], 1)
+    ref = np.asarray(mask_utils.iou(d.tolist(), g.tolist(), [1] * 6))
+    np.testing.assert_array_equal(crowd_iou_xywh(d, g), ref)
+    assert (ref > 0).sum() > 20
+
+
+def test_metric_reports_auc_and_warns_when_k_exceeds_the_proposals(tmp_path):
+    from mmengine.logging import MMLogger
+    coco, dets = make_xclass_data(2, n_img=15)
+    ann = tmp_path / 'ann.json'
+    ann.write_text(json.dumps(coco))
+    metric = OWPRecallMetric(ann_file=str(ann), split=SPLIT, protocol='ignore',
+                             max_dets=(10, 100, 1000))
+    metric.process({}, _samples(coco, dets, [im['id'] for im in coco['images']]))
+    logger = MMLogger.get_instance('test_auc_metric')
+    seen = []
+    logger.warning = seen.append  # the instance's own, this test only
+    out = metric.compute_metrics(metric.results)
+    ref = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore', (10, 100, 1000))
+    assert out['novel/AUC'] == pytest.approx(ref['novel/AUC'], abs=1e-12) and \
+        0 < out['novel/AUC'] < 1
+    assert any('exceed the most proposals' in str(m) for m in seen)

@@ -1,14 +1,21 @@
 """Class-agnostic recall on novel (and base) classes: of a results file, or of a model.
 
     python -m owp.tools.eval_novel --ann ANN.json --results PROPOSALS.json --split SPLIT \
-        [--protocol remove|ignore] [--max-dets 10,100] [--subsets novel,base] [--out M.json]
+        [--protocol remove|ignore|prefilter] [--max-dets 10,100|oln] [--subsets novel,base]
+        [--out M.json]
     python -m owp.tools.eval_novel CONFIG CHECKPOINT [--split SPLIT] [--protocol ...]
-        [--max-dets ...] [--subsets ...] [--out M.json] [--work-dir DIR] [--cfg-options ...]
+        [--max-dets ...] [--subsets ...] [--out M.json] [--dump-proposals P.json]
+        [--work-dir DIR] [--cfg-options ...]
 
 Prints a table in percent. ``--out`` writes JSON whose keys are ``AR@<k>`` for
 each k and ``ARs@<K>``, ``ARm@<K>``, ``ARl@<K>`` for the largest K, for the novel
-classes, as fractions in [0, 1] (null where no box of that size exists); other
-subsets follow as ``base/AR@<k>`` ...
+classes, as fractions in [0, 1] (null where no box of that size exists), plus
+OLN's ``AUC`` and ``AUC(AR@1=0)`` when K >= 1000; other subsets follow as
+``base/AR@<k>`` ... ``--max-dets oln`` is OLN's k list, 10,20,30,50,100,300,500,
+1000,1500. Protocols: 'remove' (pycocotools on the subset's boxes; the paper),
+'ignore' (OLN's cross-category protocol, exactly), 'prefilter' (owp's former
+'ignore'). Model mode: ``--dump-proposals`` writes the evaluated proposals as a
+COCO results JSON, to evaluate again in results-file mode.
 (``scripts/eval_novel.sh`` wraps this module.)
 """
 import argparse
@@ -17,16 +24,25 @@ import os
 import os.path as osp
 import sys
 import time
+import warnings
 from typing import Dict, List, Optional
 
 __all__ = ['main', 'format_table', 'to_output_json']
 
+# Kept here (equal to owp.evaluation's PROTOCOLS / OLN_MAX_DETS, tested) so that
+# parsing the command line imports nothing heavy.
+PROTOCOLS = ('remove', 'ignore', 'prefilter')
+OLN_MAX_DETS = (10, 20, 30, 50, 100, 300, 500, 1000, 1500)
+
 
 def _ints(text: str) -> List[int]:
+    if text.strip().lower() == 'oln':
+        return list(OLN_MAX_DETS)
     try:
         ks = [int(k) for k in text.split(',') if k.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f'--max-dets must be comma-separated ints, got {text!r}')
+        raise argparse.ArgumentTypeError(f"--max-dets must be comma-separated ints or 'oln', "
+                                         f'got {text!r}')
     if not ks or min(ks) <= 0:
         raise argparse.ArgumentTypeError(f'--max-dets must be positive ints, got {text!r}')
     return ks
@@ -114,11 +130,33 @@ def eval_results_file(args) -> Dict[str, float]:
         raise SystemExit(f'eval_novel: error: results file {args.results!r} must hold a list '
                          'of {image_id, bbox, score} entries')
     try:
-        return evaluate_proposals(coco, results, args.split, args.subsets, args.protocol,
-                                  args.max_dets, progress=_progress(len(coco['images'])))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            metrics = evaluate_proposals(coco, results, args.split, args.subsets, args.protocol,
+                                         args.max_dets, progress=_progress(len(coco['images'])))
+        for w in caught:
+            print(f'eval_novel: warning: {args.results}: {w.message}', file=sys.stderr)
+        return metrics
     except ValueError as e:
         raise SystemExit(f'eval_novel: error: {args.results}: {e}'
                          if str(e).startswith('results') else f'eval_novel: error: {e}')
+
+
+def _keep_enough_proposals(test_cfg, kmax: int, config: str) -> None:
+    """Raise ``test_cfg.max_per_img`` to the largest k, saying so (never lowers it).
+
+    With fewer proposals kept per image than k, AR@k would silently equal
+    AR@max_per_img. OLN's protocol evaluates 1500 per image.
+    """
+    kept = test_cfg.get('max_per_img')
+    if kept is not None and kept < kmax:
+        print(f'eval_novel: warning: {config} keeps model.test_cfg.max_per_img={kept} '
+              f'proposals per image, fewer than the largest k ({kmax}): raised to {kmax} for '
+              f'this evaluation (else AR@k for every k > {kept} would equal AR@{kept}); '
+              f'--cfg-options model.test_cfg.max_per_img={kmax} silences this',
+              file=sys.stderr)
+    if kept is None or kept < kmax:
+        test_cfg.max_per_img = kmax
 
 
 def eval_model(args) -> Dict[str, float]:
@@ -139,9 +177,13 @@ def eval_model(args) -> Dict[str, float]:
                          'config')
     cfg.test_evaluator = dict(type='OWPRecallMetric', ann_file=ann_file, split=split,
                               subsets=args.subsets, protocol=args.protocol,
-                              max_dets=args.max_dets, base_ap=ev.get('base_ap', False))
-    if cfg.model.get('test_cfg') is not None:
-        cfg.model.test_cfg.max_per_img = max(args.max_dets)
+                              max_dets=args.max_dets, base_ap=ev.get('base_ap', False),
+                              dump_proposals=args.dump_proposals)
+    test_cfg = cfg.model.get('test_cfg')
+    if test_cfg is not None:
+        _keep_enough_proposals(test_cfg, max(args.max_dets), args.config)
+        if args.dump_proposals:
+            test_cfg.with_score_components = True  # OWPFCOSHead's; other heads ignore it
     cfg.load_from = args.checkpoint
     cfg.work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0], 'eval_novel')
@@ -159,11 +201,17 @@ def parse_args(argv=None):
     p.add_argument('--ann', help='full annotation file (results-file mode)')
     p.add_argument('--results', help='COCO results JSON of proposals (results-file mode)')
     p.add_argument('--split', help="split name ('coco-voc', 'lvis-freq', 'shapes') or file")
-    p.add_argument('--protocol', default='remove', choices=['remove', 'ignore'])
-    p.add_argument('--max-dets', type=_ints, default=[10, 100], help='e.g. 10,100')
+    p.add_argument('--protocol', default='remove', choices=PROTOCOLS,
+                   help="'remove' (paper), 'ignore' (OLN's cross-category protocol) or "
+                        "'prefilter' (owp's former 'ignore')")
+    p.add_argument('--max-dets', type=_ints, default=[10, 100],
+                   help="e.g. 10,100; 'oln' = 10,20,30,50,100,300,500,1000,1500")
     p.add_argument('--subsets', type=_names, default=['novel', 'base'],
                    help='comma-separated among novel,base,all')
     p.add_argument('--out', help='write the metrics JSON here')
+    p.add_argument('--dump-proposals', metavar='FILE',
+                   help='model mode: also write the evaluated proposals (COCO results JSON, '
+                        'with score components) to evaluate again with --results')
     p.add_argument('--work-dir', help='model mode: where mmengine writes its logs')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='model mode overrides')
     args = p.parse_args(argv)
@@ -173,6 +221,9 @@ def parse_args(argv=None):
             p.error('give either CONFIG CHECKPOINT or --ann/--results, not both')
         if not (args.ann and args.results and args.split):
             p.error('results-file mode needs --ann, --results and --split')
+        if args.dump_proposals:
+            p.error('--dump-proposals is for model mode (CONFIG CHECKPOINT); in results-file '
+                    'mode the proposals are already a file')
     elif not (args.config and args.checkpoint):
         p.error('give CONFIG CHECKPOINT, or --ann ANN --results RESULTS --split SPLIT')
     bad = [s for s in args.subsets if s not in ('novel', 'base', 'all')]

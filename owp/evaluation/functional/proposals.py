@@ -5,18 +5,27 @@ import itertools
 import math
 import numbers
 import operator
-from typing import Dict, Mapping, Sequence
+import warnings
+from typing import Dict, List, Mapping, Sequence
 
 import numpy as np
 
 from ...datasets.splits import SplitSpec, resolve_split
-from .recall import match_ranks_flat, rank_by_image, recall_from_arrays
+from .recall import (AUC_MAX_DETS, match_ranks_flat, oln_auc, rank_by_image,
+                     recall_from_arrays, xclass_recall_from_arrays)
 
-__all__ = ['PROTOCOLS', 'SUBSETS', 'validate_results', 'results_to_arrays', 'evaluate_proposals',
-           'base_class_ap']
+__all__ = ['PROTOCOLS', 'SUBSETS', 'OLN_MAX_DETS', 'AUC_AR1_ZERO_KEY', 'validate_results',
+           'results_to_arrays', 'evaluate_proposals', 'base_class_ap', 'ks_beyond_proposals']
 
-PROTOCOLS = ('remove', 'ignore')
+#: 'remove': pycocotools on the subset's boxes alone (the paper's protocol).
+#: 'ignore': OLN's cross-category protocol (``COCOEvalXclassWrapper``), exactly.
+#: 'prefilter': owp's former 'ignore' rule (see :func:`evaluate_proposals`).
+PROTOCOLS = ('remove', 'ignore', 'prefilter')
 SUBSETS = ('novel', 'base', 'all')
+#: OLN's k list (``proposal_nums`` of its ``CocoSplitDataset.evaluate``).
+OLN_MAX_DETS = (10, 20, 30, 50, 100, 300, 500, 1000, 1500)
+#: Key of the AUC with AR@1 set to 0, as in OLN's published 24.8.
+AUC_AR1_ZERO_KEY = 'AUC(AR@1=0)'
 
 
 def _check_entry(r: Mapping, i: int, known, source: str) -> None:
@@ -164,10 +173,11 @@ class _GroundTruth:
         self.crowd, self.cats = crowd[order], cats[order]
 
 
-def _not_taken_by_base(gt: _GroundTruth, det_img, det_boxes, det_scores,
-                       base_ids: Sequence[int]) -> np.ndarray:
-    """OLN's protocol: (D,) bool, False for proposals that greedy matching at IoU
-    0.5 gives to a base-class box (all non-crowd boxes competing)."""
+def _not_taken_by_other(gt: _GroundTruth, det_img, det_boxes, det_scores,
+                        other: np.ndarray) -> np.ndarray:
+    """The 'prefilter' rule: (D,) bool, False for proposals that greedy matching at
+    IoU 0.5 over all non-crowd boxes (every box competing alike, no cut) gives to
+    a box of another class subset (``other``, (G,) bool)."""
     order = rank_by_image(det_img, det_scores)
     _, det_gt = match_ranks_flat(len(gt.image_ids), gt.img, gt.boxes, (~gt.crowd)[:, None],
                                  det_img[order], det_boxes[order], np.array([0.5]),
@@ -176,8 +186,34 @@ def _not_taken_by_base(gt: _GroundTruth, det_img, det_boxes, det_scores,
     taken = np.zeros(len(det_img), bool)
     if len(gt.cats) == 0:
         return ~taken
-    taken[order] = (took >= 0) & np.isin(gt.cats[took.clip(min=0)], base_ids)
+    taken[order] = (took >= 0) & other[took.clip(min=0)]
     return ~taken
+
+
+def ks_beyond_proposals(det_img: np.ndarray, max_dets: Sequence[int]) -> List[int]:
+    """The k larger than the most proposals any image has (their AR@k = AR@max).
+
+    Args:
+        det_img: (D,) image index of each proposal.
+        max_dets: The k values.
+
+    Returns:
+        list: those k, sorted; empty when some image has at least max(k)
+        proposals, or when there are no proposals at all.
+    """
+    det_img = np.asarray(det_img, np.int64)
+    most = int(np.bincount(det_img).max()) if det_img.size else 0
+    return sorted(int(k) for k in set(max_dets) if most and k > most)
+
+
+def _with_auc(ks: Sequence[int]) -> List[int]:
+    """The k to evaluate: ``ks``, plus :data:`AUC_MAX_DETS` when max(ks) >= 1000.
+
+    Adding k below the largest never changes any AR@k (every protocol cuts
+    at the largest k first), so the AUC comes for free.
+    """
+    ks = sorted({int(k) for k in ks})
+    return sorted(set(ks) | set(AUC_MAX_DETS)) if ks[-1] >= AUC_MAX_DETS[-1] else ks
 
 
 def evaluate_proposals(coco: Mapping, results: Sequence[Mapping], split: SplitSpec,
@@ -186,21 +222,42 @@ def evaluate_proposals(coco: Mapping, results: Sequence[Mapping], split: SplitSp
                        progress=None) -> Dict[str, float]:
     """Class-agnostic recall of proposals on the base/novel/all classes of a split.
 
+    Protocols, for the subset S being evaluated (its boxes are the targets):
+
+    * ``'remove'``: the boxes of the other classes are removed from the images;
+      pycocotools' ``COCOeval`` (``useCats=0``) exactly. The paper's protocol.
+    * ``'ignore'``: OLN's ``COCOEvalXclassWrapper`` with ``eval_class`` = S,
+      exactly: the other classes' boxes stay as ignored boxes, and a proposal
+      that greedy matching at IoU 0.5 sends to one of them (only possible when
+      it finds no target) is removed after the cut at the largest k, with its
+      matches at every threshold (:func:`~.recall.xclass_recall_from_arrays`).
+      Measures what GGN, GOOD, LDET and UDOS tables report.
+    * ``'prefilter'``: owp's former ``'ignore'`` rule: proposals that greedy
+      matching at IoU 0.5 over all non-crowd boxes alike gives to another
+      class's box are dropped from the whole list before anything else, then
+      ``'remove'``. Unlike OLN's, its AR@k does not depend on the largest k.
+
+    For ``'all'`` every protocol is ``'remove'`` (no other class).
+
     Args:
         coco: A COCO/LVIS annotation dict (all classes).
         results: COCO results list (``image_id``, ``bbox`` xywh, ``score``);
             ``category_id`` is ignored.
         split: Split name, split file or dict (see :mod:`owp.datasets.splits`).
         subsets: Which classes are recall targets: 'novel', 'base', 'all'.
-        protocol: 'remove' (paper: other classes' boxes removed) or 'ignore'
-            (OLN: measuring novel, a proposal that greedy matching at IoU 0.5
-            gives to a base box is dropped before the top-k budget).
-        max_dets: The k values.
+        protocol: One of :data:`PROTOCOLS`.
+        max_dets: The k values. When the largest is >= 1000, ``AUC`` (OLN's,
+            :func:`~.recall.oln_auc`, with the measured AR@1) and
+            ``AUC(AR@1=0)`` (OLN's published variant) are added.
         validate: Check coordinates and scores (see :func:`results_to_arrays`).
         progress: Passed to :func:`recall_from_arrays`.
 
     Returns:
-        dict: ``{subset}/AR@k``, ``{subset}/ARs@K`` ... keyed by the real k.
+        dict: ``{subset}/AR@k``, ``{subset}/ARs@K`` ... keyed by the real k,
+        and ``{subset}/AUC`` ... as above.
+
+    Warns:
+        UserWarning: when some k exceeds the most proposals of any image.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f'protocol must be one of {PROTOCOLS}, got {protocol!r}')
@@ -209,19 +266,39 @@ def evaluate_proposals(coco: Mapping, results: Sequence[Mapping], split: SplitSp
         raise ValueError(f'subsets must be among {SUBSETS}, got {bad}')
     gt = _GroundTruth(coco)
     det_img, det_boxes, det_scores = results_to_arrays(results, gt.image_ids, validate)
+    beyond = ks_beyond_proposals(det_img, max_dets)
+    if beyond:
+        most = int(np.bincount(det_img).max())
+        warnings.warn(f'max_dets {beyond} exceed the most proposals of any image ({most}): '
+                      f'AR@k for those k equals AR@{most} (does the model keep only '
+                      f'max_per_img={most} proposals per image?)', stacklevel=2)
     sp = resolve_split(split, coco['categories'])
+    ks = sorted({int(k) for k in max_dets})
+    eval_ks = _with_auc(ks)
     out: Dict[str, float] = {}
+    n = len(gt.image_ids)
     for subset in subsets:
-        di, db, ds = det_img, det_boxes, det_scores
-        if protocol == 'ignore' and subset == 'novel':
-            keep = _not_taken_by_base(gt, det_img, det_boxes, det_scores, sp.base_ids)
-            di, db, ds = di[keep], db[keep], ds[keep]
         m = np.isin(gt.cats, list(sp.ids(subset)))
-        res = recall_from_arrays(len(gt.image_ids), gt.img[m], gt.boxes[m], gt.areas[m],
-                                 gt.crowd[m], di, db, ds, max_dets=max_dets, progress=progress)
+        if protocol == 'ignore' and not m.all():
+            res = xclass_recall_from_arrays(n, gt.img, gt.boxes, gt.areas, gt.crowd, ~m, det_img,
+                                            det_boxes, det_scores, eval_ks, progress=progress)
+        else:
+            di, db, ds = det_img, det_boxes, det_scores
+            if protocol == 'prefilter' and not m.all():
+                keep = _not_taken_by_other(gt, det_img, det_boxes, det_scores, ~m)
+                di, db, ds = di[keep], db[keep], ds[keep]
+            res = recall_from_arrays(n, gt.img[m], gt.boxes[m], gt.areas[m], gt.crowd[m], di, db,
+                                     ds, max_dets=eval_ks, progress=progress)
+        for k in eval_ks:
+            if k in ks:
+                out[f'{subset}/AR@{k}'] = res[f'AR@{k}']
         for k, v in res.items():
-            if k != 'num_targets':
+            if not k.startswith('AR@') and k != 'num_targets':
                 out[f'{subset}/{k}'] = v
+        if eval_ks != ks:
+            ar_at = {k: res[f'AR@{k}'] for k in AUC_MAX_DETS}
+            out[f'{subset}/AUC'] = oln_auc(ar_at)
+            out[f'{subset}/{AUC_AR1_ZERO_KEY}'] = oln_auc(ar_at, ar1_zero=True)
     return out
 
 

@@ -20,6 +20,11 @@ AR@k when the rank of the proposal that took it is below k. The matching is
 solved per connected component of the proposal-box overlaps
 (:func:`component_match_ranks`); inputs are flat arrays over the whole
 dataset (:func:`recall_from_arrays`), padded batch by batch.
+
+OLN's cross-category protocol (:func:`xclass_recall_from_arrays`) adds
+pycocotools' second matching tier (proposals without a target fall to ignored
+boxes, :func:`greedy_match_ignored`) and OLN's removal of the proposals that
+fell to a box of another class; :func:`oln_auc` is OLN's AUC.
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -27,16 +32,20 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-__all__ = ['IOU_THRS', 'AREA_RANGES', 'UNMATCHED', 'box_iou_xywh', 'class_agnostic_recall',
-           'component_match_ranks', 'greedy_match_ranks', 'match_ranks_flat',
-           'positions_in_runs', 'rank_by_image', 'recall_from_arrays',
-           'stable_argsort_indices', 'default_threads']
+__all__ = ['IOU_THRS', 'AREA_RANGES', 'UNMATCHED', 'AUC_MAX_DETS', 'box_iou_xywh',
+           'class_agnostic_recall', 'component_match_ranks', 'crowd_iou_xywh',
+           'greedy_match_ignored', 'greedy_match_ranks', 'ignored_matches_flat',
+           'match_ranks_flat', 'oln_auc', 'positions_in_runs', 'rank_by_image',
+           'recall_from_arrays', 'stable_argsort_indices', 'default_threads',
+           'xclass_recall_from_arrays']
 
 IOU_THRS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
 #: Rank of the 'proposal' that took an unmatched target: larger than any k.
 UNMATCHED = np.iinfo(np.int64).max
 AREA_RANGES = {'all': (0 ** 2, 1e5 ** 2), 's': (0 ** 2, 32 ** 2), 'm': (32 ** 2, 96 ** 2),
                'l': (96 ** 2, 1e5 ** 2)}
+#: The k of the AUC that OLN, GGN and GOOD report (OLN's ``tools/compute_auc.py``).
+AUC_MAX_DETS = (1, 10, 30, 50, 100, 300, 500, 1000)
 
 
 #: Pairs per block in :func:`box_iou_xywh`: small enough that the block's
@@ -88,6 +97,31 @@ def box_iou_xywh(dets: np.ndarray, gts: np.ndarray) -> np.ndarray:
     step = max(1, IOU_BLOCK // max(n_d * n_g, 1))
     for i in range(0, len(flat), step):
         _iou_block(d[i:i + step], g[i:i + step], flat[i:i + step])
+    return out
+
+
+def crowd_iou_xywh(dets: np.ndarray, gts: np.ndarray) -> np.ndarray:
+    """IoU as pycocotools computes it for crowd boxes: intersection / proposal area.
+
+    Same float64 operations as pycocotools' ``bbIou`` with ``iscrowd=1``.
+
+    Args:
+        dets: (..., D, 4) boxes, xywh.
+        gts: (..., G, 4) crowd boxes, xywh.
+
+    Returns:
+        np.ndarray: (..., D, G) float64 (0 where the boxes do not overlap).
+    """
+    d = np.asarray(dets, np.float64)[..., :, None, :]
+    g = np.asarray(gts, np.float64)[..., None, :, :]
+    iw = np.minimum(d[..., 0] + d[..., 2], g[..., 0] + g[..., 2]) - np.maximum(d[..., 0],
+                                                                              g[..., 0])
+    ih = np.minimum(d[..., 1] + d[..., 3], g[..., 1] + g[..., 3]) - np.maximum(d[..., 1],
+                                                                              g[..., 1])
+    inter = iw * ih
+    area = np.broadcast_to(d[..., 2] * d[..., 3], inter.shape)
+    out = np.zeros(inter.shape)
+    np.divide(inter, area, out=out, where=(iw > 0) & (ih > 0) & (area != 0))
     return out
 
 
@@ -260,6 +294,62 @@ def component_match_ranks(ious: np.ndarray, valid_det: np.ndarray, target: np.nd
         ranks[bn, :, :, bg] = glob[box_ci, :, :, box_local]
     ranks[~np.broadcast_to(target[:, :, None, :], ranks.shape)] = UNMATCHED
     return ranks
+
+
+def greedy_match_ignored(ious: np.ndarray, free: np.ndarray, ignored: np.ndarray,
+                         reusable: np.ndarray, thr: float) -> np.ndarray:
+    """pycocotools' second tier of greedy matching: proposals without a target
+    fall to ignored boxes.
+
+    In ``COCOeval.evaluateImg`` a proposal that finds no unmatched target at
+    the threshold takes the ignored box (crowd, out of the area range, or, in
+    OLN's cross-category protocol, of another class split) of highest IoU
+    >= the threshold, ties to the later box; a crowd box can be taken any
+    number of times, any other ignored box once. Which targets are matched
+    never depends on this tier, so it runs after the target matching.
+
+    Args:
+        ious: (N, D, G) IoU (crowd boxes: pycocotools' crowd IoU), proposals in
+            rank order, boxes in COCO order.
+        free: (N, A, D) bool, proposals that took no target (and exist), per
+            setting (area range).
+        ignored: (N, A, G) bool, the ignored boxes of each setting.
+        reusable: (N, G) bool, crowd boxes.
+        thr: The IoU threshold.
+
+    Returns:
+        np.ndarray: (N, A, D) int64 index of the ignored box each proposal
+        took, -1 if none.
+    """
+    n, d, g = ious.shape
+    a = free.shape[1]
+    out = np.full((n, a, d), -1, np.int64)
+    if n == 0 or d == 0 or g == 0:
+        return out
+    th = min(float(thr), 1 - 1e-10)
+    reach = ious >= th
+    cand = free.any(axis=1) & (reach & ignored.any(axis=1)[:, None, :]).any(axis=2)  # (N, D)
+    order = np.argsort(~cand, axis=1, kind='stable')
+    ncand = cand.sum(axis=1)
+    perm = np.argsort(-ncand, kind='stable')  # images with the most candidates first
+    order, ncand = order[perm], ncand[perm]
+    ious_p, free_p, reuse_p = ious[perm], free[perm], reusable[perm]
+    avail = ignored[perm].copy()
+    out_p = np.full((n, a, d), -1, np.int64)
+    rev = np.arange(g)[::-1]
+    for step in range(int(ncand.max(initial=0))):
+        m = int(np.searchsorted(-ncand, -step, side='left'))  # images with ncand > step
+        rows = np.arange(m)
+        det = order[:m, step]
+        iou = ious_p[rows, det][:, None, :]  # (m, 1, G)
+        ok = avail[:m] & (iou >= th) & free_p[rows, :, det][:, :, None]  # (m, A, G)
+        best = g - 1 - np.where(ok, iou, -1.0)[..., rev].argmax(axis=-1)  # (m, A)
+        r, ai = np.nonzero(ok.any(axis=-1))
+        gi = best[r, ai]
+        out_p[r, ai, det[r]] = gi
+        avail[r, ai, gi] = reuse_p[r, gi]
+    out[perm] = out_p
+    return out
 
 
 def positions_in_runs(keys: np.ndarray) -> np.ndarray:
@@ -470,6 +560,62 @@ def match_ranks_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
     return gt_rank, det_gt
 
 
+def ignored_matches_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
+                         gt_ignored: np.ndarray, gt_crowd: np.ndarray, det_img: np.ndarray,
+                         det_boxes: np.ndarray, det_free: np.ndarray, thr: float,
+                         budget: int = 2 ** 23) -> np.ndarray:
+    """:func:`greedy_match_ignored` on whole datasets given as flat arrays.
+
+    Args:
+        num_images: N.
+        gt_img: (G,) image index of each box; boxes of an image in COCO order.
+        gt_boxes: (G, 4) xywh.
+        gt_ignored: (G, A) bool, ignored boxes of each setting.
+        gt_crowd: (G,) bool; crowd boxes use pycocotools' crowd IoU and can be
+            taken any number of times.
+        det_img: (D,) image index; an image's proposals in rank order.
+        det_boxes: (D, 4) xywh.
+        det_free: (D, A) bool, proposals that took no target.
+        thr: IoU threshold.
+        budget: Max elements of one batch's padded IoU array.
+
+    Returns:
+        np.ndarray: (D, A) int64 index (into G) of the ignored box each
+        proposal took, -1 if none.
+    """
+    gt_img, det_img = np.asarray(gt_img, np.int64), np.asarray(det_img, np.int64)
+    out = np.full(det_free.shape, -1, np.int64)
+    use = gt_ignored.any(axis=1)  # only ignored boxes take part
+    gsel = np.flatnonzero(use)
+    dsel = np.flatnonzero(det_free.any(axis=1))
+    if gsel.size == 0 or dsel.size == 0:
+        return out
+    b = _Batched(num_images, gt_img[gsel], det_img[dsel], budget)
+    gs_all, ds_all = gsel[b.gt_sort], dsel[b.det_sort]
+    for lo, hi, gs, ds in b.batches():
+        if gs.stop == gs.start or ds.stop == ds.start:
+            continue
+        gidx, didx = gs_all[gs], ds_all[ds]
+        pd = b.pad(lo, hi, ds, det_boxes[didx], 'det')
+        pg = b.pad(lo, hi, gs, gt_boxes[gidx], 'gt')
+        crowd = b.pad(lo, hi, gs, gt_crowd[gidx], 'gt', False)  # (m, Gm)
+        ious = box_iou_xywh(pd, pg)
+        ci, cg = np.nonzero(crowd)  # crowd IoU for the crowd columns only
+        if ci.size:
+            ious[ci, :, cg] = crowd_iou_xywh(pd[ci], pg[ci, cg][:, None])[..., 0]
+        free = b.pad(lo, hi, ds, det_free[didx], 'det', False).transpose(0, 2, 1)
+        ign = b.pad(lo, hi, gs, gt_ignored[gidx], 'gt', False).transpose(0, 2, 1)
+        took = greedy_match_ignored(ious, free, ign, crowd, thr)  # (m, A, Dm)
+        img, pos = b.det_img[ds] - lo, b.det_pos[ds]
+        t = took[img, :, pos]  # (d, A) local box position
+        gimg = b.gt_img[gs] - lo
+        first = np.searchsorted(gimg, np.arange(hi - lo))  # first box of each image
+        hit = t >= 0
+        glob = np.where(hit, gidx[np.where(hit, first[img][:, None] + t, 0)], -1)
+        out[didx] = glob
+    return out
+
+
 def recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
                        gt_areas: np.ndarray, gt_crowd: np.ndarray, det_img: np.ndarray,
                        det_boxes: np.ndarray, det_scores: np.ndarray,
@@ -499,19 +645,37 @@ def recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray
         -1 where there is no target.
     """
     ks = sorted({int(k) for k in max_dets})
-    kmax = ks[-1]
+    target = _area_targets(gt_areas, ~np.asarray(gt_crowd, bool).reshape(-1))
+    det_img, det_boxes, _ = _ranked_top(det_img, det_boxes, det_scores, ks[-1])
+    gt_rank, _ = match_ranks_flat(num_images, np.asarray(gt_img, np.int64),
+                                  np.asarray(gt_boxes, np.float64).reshape(-1, 4), target,
+                                  det_img, det_boxes, iou_thrs, progress=progress)
+    return _summarize(gt_rank, target, ks)
+
+
+def _area_targets(gt_areas: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """(G, A) bool: eligible boxes whose ``area`` is in each of :data:`AREA_RANGES`."""
     gt_areas = np.asarray(gt_areas, np.float64).reshape(-1)
-    crowd = np.asarray(gt_crowd, bool).reshape(-1)
-    target = np.stack([~crowd & (gt_areas >= a0) & (gt_areas <= a1)
-                       for a0, a1 in AREA_RANGES.values()], axis=1)  # (G, A)
+    return np.stack([eligible & (gt_areas >= a0) & (gt_areas <= a1)
+                     for a0, a1 in AREA_RANGES.values()], axis=1)
+
+
+def _ranked_top(det_img, det_boxes, det_scores, kmax: int):
+    """Proposals by image then score (stable), the first ``kmax`` of each image.
+
+    Returns ``(img, boxes, order)``: (D',) int64, (D', 4) float64, and the
+    (D',) indices of these proposals in the input.
+    """
     order = rank_by_image(det_img, det_scores)
     det_img = np.asarray(det_img, np.int64)[order]
     top = positions_in_runs(det_img) < kmax
-    gt_rank, _ = match_ranks_flat(num_images, np.asarray(gt_img, np.int64),
-                                  np.asarray(gt_boxes, np.float64).reshape(-1, 4), target,
-                                  det_img[top],
-                                  np.asarray(det_boxes, np.float64).reshape(-1, 4)[order[top]],
-                                  iou_thrs, progress=progress)
+    order = order[top]
+    return det_img[top], np.asarray(det_boxes, np.float64).reshape(-1, 4)[order], order
+
+
+def _summarize(gt_rank: np.ndarray, target: np.ndarray, ks: Sequence[int]) -> Dict[str, float]:
+    """AR@k, ARs/ARm/ARl@K and ``num_targets`` from (G, A, T) match ranks."""
+    kmax = ks[-1]
     npig = target.sum(axis=0)  # (A,)
     hits = np.stack([(gt_rank < k).sum(axis=0) for k in ks])  # (K, A, T)
     out: Dict[str, float] = {}
@@ -523,6 +687,113 @@ def recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray
         out[f'{name}@{kmax}'] = _mean_ar(recall[-1, ai])
     out['num_targets'] = float(npig[0])
     return out
+
+
+def xclass_recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
+                              gt_areas: np.ndarray, gt_crowd: np.ndarray,
+                              gt_other: np.ndarray, det_img: np.ndarray, det_boxes: np.ndarray,
+                              det_scores: np.ndarray, max_dets: Sequence[int] = (10, 100),
+                              iou_thrs: np.ndarray = IOU_THRS,
+                              progress: Optional[callable] = None) -> Dict[str, float]:
+    """OLN's cross-category AR (``COCOEvalXclassWrapper``), exactly.
+
+    The boxes of the classes not evaluated (``gt_other``, OLN's
+    ``ignored_split``) stay in each image as ignored boxes. Per image and area
+    range, as OLN's ``evaluateImg`` on top of pycocotools':
+
+    1. proposals are sorted by score (stable) and cut at the largest k;
+    2. at each threshold, greedy matching in pycocotools' order: a proposal
+       takes the unmatched target of highest IoU; only when none reaches the
+       threshold does it fall to an ignored box (crowd, out of the area
+       range, or of another class; :func:`greedy_match_ignored`);
+    3. a proposal that fell to a box of another class at the *first*
+       threshold is removed with its matches at every threshold;
+    4. AR@k counts the targets matched by the first k of what remains.
+
+    So the cut comes before the removal (AR@k depends on the largest k asked
+    for), and removal is decided per area range. Crowd boxes of another class
+    remove what they absorb, with pycocotools' crowd IoU.
+
+    Args:
+        num_images, gt_img, gt_boxes, gt_areas, gt_crowd, det_img, det_boxes,
+            det_scores, max_dets, iou_thrs, progress: as
+            :func:`recall_from_arrays`; the boxes are ALL boxes of the images
+            (G), an image's boxes in COCO order (category id, file order).
+        gt_other: (G,) bool, boxes of the classes that are not evaluated.
+
+    Returns:
+        dict: the keys of :func:`recall_from_arrays`.
+    """
+    ks = sorted({int(k) for k in max_dets})
+    gt_img = np.asarray(gt_img, np.int64)
+    gt_boxes = np.asarray(gt_boxes, np.float64).reshape(-1, 4)
+    crowd = np.asarray(gt_crowd, bool).reshape(-1)
+    other = np.asarray(gt_other, bool).reshape(-1)
+    target = _area_targets(gt_areas, ~crowd & ~other)  # (G, A)
+    det_img, det_boxes, _ = _ranked_top(det_img, det_boxes, det_scores, ks[-1])
+    gt_rank, _ = match_ranks_flat(num_images, gt_img, gt_boxes, target, det_img, det_boxes,
+                                  iou_thrs, progress=progress)
+    # proposals that took no target at the first threshold
+    free = np.ones((det_img.size, target.shape[1]), bool)
+    g, a = np.nonzero(gt_rank[:, :, 0] != UNMATCHED)
+    free[np.searchsorted(det_img, gt_img[g]) + gt_rank[g, a, 0], a] = False
+    took = ignored_matches_flat(num_images, gt_img, gt_boxes, ~target, crowd, det_img,
+                                det_boxes, free, iou_thrs[0])  # (D', A)
+    keep = ~((took >= 0) & other[took.clip(min=0)]) if other.size else took < 0
+    return _summarize(ranks_after_removal(gt_rank, gt_img, det_img, keep, num_images),
+                      target, ks)
+
+
+def ranks_after_removal(gt_rank: np.ndarray, gt_img: np.ndarray, det_img: np.ndarray,
+                        keep: np.ndarray, num_images: int) -> np.ndarray:
+    """Match ranks re-counted over the proposals that are kept.
+
+    Args:
+        gt_rank: (G, A, T) within-image rank of the proposal that took each
+            box (:data:`UNMATCHED` if none).
+        gt_img: (G,) image index of each box.
+        det_img: (D,) image index of each proposal, sorted (rank order within
+            an image).
+        keep: (D, A) bool, proposals kept in each setting.
+        num_images: N.
+
+    Returns:
+        np.ndarray: (G, A, T) rank among the kept proposals of the image;
+        :data:`UNMATCHED` where the box was unmatched or its proposal removed.
+    """
+    out = np.full(gt_rank.shape, UNMATCHED, np.int64)
+    if det_img.size == 0:
+        return out
+    start = np.searchsorted(det_img, np.arange(num_images))  # (N,) first proposal
+    kept = np.cumsum(keep, axis=0)  # (D, A) kept proposals up to and with each one
+    before = np.concatenate([np.zeros((1, keep.shape[1]), np.int64), kept])[start]  # (N, A)
+    g, a, t = np.nonzero(gt_rank != UNMATCHED)
+    flat = start[gt_img[g]] + gt_rank[g, a, t]
+    ok = keep[flat, a]
+    out[g[ok], a[ok], t[ok]] = kept[flat[ok], a[ok]] - 1 - before[gt_img[g[ok]], a[ok]]
+    return out
+
+
+def oln_auc(ar_at: Dict[int, float], ar1_zero: bool = False) -> float:
+    """The AUC of OLN, GGN and GOOD tables (OLN's ``tools/compute_auc.py``).
+
+    Trapezoid area under AR(k) over x = log(k) / log(1000) at k in
+    :data:`AUC_MAX_DETS` (1 ... 1000), i.e. on [0, 1]. OLN's published AUC
+    (24.8) was computed with AR@1 set to 0; ``ar1_zero=True`` gives that
+    variant.
+
+    Args:
+        ar_at: AR (fractions) keyed by k; needs every k of :data:`AUC_MAX_DETS`.
+        ar1_zero: Use 0 in place of AR@1.
+
+    Returns:
+        float: the AUC (a fraction), -1 when some AR is -1 (no target).
+    """
+    ys = np.array([0.0 if (k == 1 and ar1_zero) else float(ar_at[k]) for k in AUC_MAX_DETS])
+    if (ys < 0).any():
+        return -1.0
+    x = np.log(np.array(AUC_MAX_DETS, np.float64)) / np.log(1000)
+    return float(np.sum(np.diff(x) * (ys[1:] + ys[:-1]) / 2))
 
 
 def class_agnostic_recall(gt_boxes: Sequence[np.ndarray], gt_areas: Sequence[np.ndarray],

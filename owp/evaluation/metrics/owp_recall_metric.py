@@ -1,5 +1,7 @@
 """OWPRecallMetric: class-agnostic novel/base recall (and base AP) for mmengine loops."""
 import json
+import os
+import os.path as osp
 import warnings
 from typing import Dict, List, Optional, Sequence
 
@@ -15,6 +17,9 @@ from ..functional.proposals import (PROTOCOLS, SUBSETS, base_class_ap, evaluate_
 
 __all__ = ['OWPRecallMetric']
 
+#: Per-proposal score components the head may attach (``with_score_components``).
+SCORE_COMPONENTS = ('logits', 'centerness', 'iou')
+
 
 @METRICS.register_module()
 class OWPRecallMetric(BaseMetric):
@@ -29,21 +34,30 @@ class OWPRecallMetric(BaseMetric):
         split (str | dict): Split name ('coco-voc', 'lvis-freq', 'shapes'),
             split JSON path, or ``dict(base=[...], novel=[...])``.
         subsets (Sequence[str]): Recall targets to report: 'novel', 'base', 'all'.
-        protocol (str): 'remove' (paper) or 'ignore' (OLN); see
+        protocol (str): 'remove' (paper), 'ignore' (OLN's cross-category
+            protocol, exactly) or 'prefilter' (owp's former 'ignore'); see
             :func:`owp.evaluation.evaluate_proposals`.
-        max_dets (Sequence[int]): The k of AR@k; ARs/ARm/ARl at the largest.
+        max_dets (Sequence[int]): The k of AR@k; ARs/ARm/ARl at the largest;
+            OLN's AUC when the largest is >= 1000.
         base_ap (bool | str): Also report class-aware AP on the base classes:
             False, 'coco' (or True: COCO-style, pycocotools) or 'lvis' (LVIS's
             federated AP, the ``lvis`` package, for LVIS files; adds APr/c/f).
+        dump_proposals (str, optional): Also write the evaluated proposals
+            here as a COCO results JSON (``image_id``, ``category_id`` of the
+            predicted class, ``bbox`` xywh, ``score``, and ``logits``,
+            ``centerness``, ``iou`` where the head gives them), to evaluate
+            again with ``eval_novel.sh --results`` under another protocol,
+            split or k list.
 
     Keys: ``novel/AR@10``, ``novel/AR@100``, ``novel/ARs@100``, ...,
-    ``base/AP``; values are fractions in [0, 1].
+    ``novel/AUC``, ``base/AP``; values are fractions in [0, 1].
     """
     default_prefix: Optional[str] = None
 
     def __init__(self, ann_file: str, split: SplitSpec, subsets: Sequence[str] = ('novel', ),
                  protocol: str = 'remove', max_dets: Sequence[int] = (10, 100),
-                 base_ap: bool = False, **kwargs) -> None:
+                 base_ap: bool = False, dump_proposals: Optional[str] = None,
+                 **kwargs) -> None:
         with warnings.catch_warnings():  # keys are already namespaced ('novel/...')
             warnings.simplefilter('ignore')
             super().__init__(**kwargs)
@@ -65,16 +79,21 @@ class OWPRecallMetric(BaseMetric):
             raise ValueError("OWPRecallMetric.base_ap must be False, True/'coco' or 'lvis', "
                              f'got {base_ap!r}')
         self.base_ap = 'coco' if base_ap is True else base_ap
+        self.dump_proposals = dump_proposals
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for ds in data_samples:
             pred = ds['pred_instances']
             b = pred['bboxes'].cpu().numpy().astype(np.float64)
-            self.results.append(dict(
-                img_id=int(ds['img_id']),
-                bboxes=np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1),
-                scores=pred['scores'].cpu().numpy().astype(np.float64),
-                labels=pred['labels'].cpu().numpy().astype(np.int64)))
+            row = dict(img_id=int(ds['img_id']),
+                       bboxes=np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1),
+                       scores=pred['scores'].cpu().numpy().astype(np.float64),
+                       labels=pred['labels'].cpu().numpy().astype(np.int64))
+            if self.dump_proposals:
+                for k in SCORE_COMPONENTS:
+                    if k in pred:
+                        row[k] = pred[k].cpu().numpy().astype(np.float64)
+            self.results.append(row)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         logger = MMLogger.get_current_instance()
@@ -97,8 +116,14 @@ class OWPRecallMetric(BaseMetric):
             coco = dict(coco, images=[im for im in coco['images'] if im['id'] in seen],
                         annotations=[a for a in coco['annotations'] if a['image_id'] in seen])
         # Model outputs may hold degenerate boxes: they never match, as in pycocotools.
-        metrics = evaluate_proposals(coco, dets, self.split, self.subsets, self.protocol,
-                                     self.max_dets, validate=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            metrics = evaluate_proposals(coco, dets, self.split, self.subsets, self.protocol,
+                                         self.max_dets, validate=False)
+        for w in caught:
+            logger.warning(f'OWPRecallMetric: {w.message}')
+        if self.dump_proposals:
+            self._dump(results, coco)
         if self.base_ap:
             sp = resolve_split(self.split, coco['categories'])
             name_to_id = {c['name']: c['id'] for c in coco['categories']}
@@ -121,3 +146,25 @@ class OWPRecallMetric(BaseMetric):
                           for k, v in metrics.items())
         logger.info(f'OWP recall ({self.protocol}, split {self.split}): {table}')
         return metrics
+
+    def _dump(self, results: List[dict], coco: dict) -> None:
+        """Write the proposals as a COCO results JSON (see ``dump_proposals``)."""
+        name_to_id = {c['name']: c['id'] for c in coco['categories']}
+        classes = (self.dataset_meta or {}).get('classes') or ()
+        # the file's id of the predicted class where the class is known, else the label
+        label_to_cat = [name_to_id.get(c, i) for i, c in enumerate(classes)]
+        out = []
+        for r in results:
+            comps = [k for k in SCORE_COMPONENTS if k in r]
+            cols = [r['bboxes'].tolist(), r['scores'].tolist(), r['labels'].tolist()] + \
+                [r[k].tolist() for k in comps]
+            for box, score, label, *vals in zip(*cols):
+                cat = label_to_cat[label] if label < len(label_to_cat) else label
+                out.append(dict(image_id=r['img_id'], category_id=int(cat), bbox=box,
+                                score=score, **dict(zip(comps, vals))))
+        path = self.dump_proposals
+        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+        with open(path, 'w') as f:
+            json.dump(out, f)
+        MMLogger.get_current_instance().info(
+            f'OWPRecallMetric: wrote {len(out)} proposals of {len(results)} images to {path}')
