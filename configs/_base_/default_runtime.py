@@ -6,3 +6,8 @@ _base_ = 'mmdet::_base_/default_runtime.py'
 custom_imports = dict(imports=['owp'], allow_failed_imports=False)
 
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
+
+# Under DDP, every rank keeps the same BatchNorm statistics (so validation runs
+# the model the checkpoint holds); a no-op in one process. See
+# owp/engine/sync_buffers_hook.py.
+custom_hooks = [dict(type='SyncBuffersIterHook')]

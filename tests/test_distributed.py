@@ -1,0 +1,177 @@
+"""Distributed training and evaluation on CPU: 2 gloo processes against 1 process.
+
+The 2-process runs go through the real launchers (``scripts/dist_train.sh`` =
+torchrun + mmdet's train.py, ``torchrun -m owp.tools.eval_novel``) with the
+shapes root config; the single-process references run in this process on the
+checkpoint the 2 processes wrote. One thread everywhere (torchrun's default),
+so that the two sides compute bit-identical boxes.
+"""
+import glob
+import json
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+
+from conftest import REPO, SHAPES_ROOT_CONFIG, tiny_shapes_config
+
+NUM_VAL = 7  # odd: the 2-rank val sampler pads with one image seen twice
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _env(**extra):
+    env = dict(os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1', PYTHON=sys.executable,
+               PYTHONPATH=os.pathsep.join([REPO, os.environ.get('PYTHONPATH', '')]))
+    env.update(extra)
+    return env
+
+
+def _run(cmd, **kw):
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    return out
+
+
+@pytest.fixture(scope='module')
+def odd_shapes(tmp_path_factory):
+    from owp.datasets.shapes import generate_shapes
+    root = tmp_path_factory.mktemp('shapes_odd')
+    generate_shapes(str(root), tiny_shapes_config(num_train=8, num_val=NUM_VAL))
+    return str(root) + '/'
+
+
+def _write_config(path, data_root, dump):
+    """The shapes root config, 2 iterations, recall + score dump at the end."""
+    ann = data_root + 'annotations/instances_val.json'
+    path.write_text(textwrap.dedent(f"""\
+        _base_ = {SHAPES_ROOT_CONFIG!r}
+        _root = {data_root!r}
+        _loader = dict(num_workers=0, persistent_workers=False, batch_size=2)
+        train_dataloader = dict(dataset=dict(data_root=_root), **_loader)
+        # batch 1: a conv's result on one image may differ in the last bits with
+        # the other images of its batch, and the ranks' batches differ from one
+        # process's
+        val_dataloader = dict(dataset=dict(data_root=_root), **dict(_loader, batch_size=1))
+        test_dataloader = val_dataloader
+        val_evaluator = [
+            dict(type='OWPRecallMetric', ann_file={ann!r}, split='shapes',
+                 subsets=('novel', 'base'), max_dets=(10, 100)),
+            dict(type='OWPScoreDump', ann_file={ann!r}, out_file={dump!r}),
+        ]
+        test_evaluator = val_evaluator
+        train_cfg = dict(max_iters=2, val_interval=2)
+        default_hooks = dict(checkpoint=dict(interval=2), logger=dict(interval=1))
+        # Boxes of about two strides from the start, so that 2 iterations already
+        # give a recall above 0 (an all-zero recall would hide missing images).
+        model = dict(test_cfg=dict(with_score_components=True), bbox_head=dict(init_cfg=dict(
+            type='Normal', layer='Conv2d', std=0.01,
+            override=[dict(type='Normal', name='conv_cls', std=0.01, bias_prob=0.01),
+                      dict(type='Normal', name='conv_reg', std=0.01, bias=1.0)])))
+        """))
+    return str(path)
+
+
+def _val_metrics(work_dir):
+    """The last validation's metrics that the training run logged (rank 0)."""
+    (path, ) = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    row = [r for r in rows if 'novel/AR@100' in r][-1]
+    return {k: v for k, v in row.items() if '/' in k}
+
+
+class _Record(Hook):
+    def __init__(self):
+        self.iters, self.start_state = [], None
+
+    def before_train(self, runner):
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        self.start_state = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self.iters.append(runner.iter)
+
+
+@pytest.fixture
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_two_process_train_and_eval_equal_one_process(odd_shapes, tmp_path, one_thread):
+    import owp  # noqa: F401
+    from mmengine.runner import Runner
+    from owp.analysis import load_score_dump
+    from owp.tools.eval_novel import main as eval_novel
+
+    work = tmp_path / 'ddp'
+    cfg_ddp = _write_config(tmp_path / 'ddp.py', odd_shapes, str(tmp_path / 'scores_ddp.npz'))
+    out = _run(['bash', osp.join(REPO, 'scripts', 'dist_train.sh'), cfg_ddp, '2',
+                '--work-dir', str(work)], cwd=tmp_path,
+               env=_env(PORT=str(_free_port()), PYTHONWARNINGS='default'))
+    assert "using the 'gloo' process-group backend" in out  # the config says nccl
+    assert 'Iter(train) [2/2]' in out
+    ckpt = work / 'iter_2.pth'
+    assert ckpt.is_file()
+    ddp_val = _val_metrics(str(work))
+    assert ddp_val['novel/AR@100'] > 0 and ddp_val['base/AR@100'] > 0
+
+    # the same checkpoint, one process: same recall, same proposals, each image once
+    cfg = Config.fromfile(_write_config(tmp_path / 'one.py', odd_shapes,
+                                        str(tmp_path / 'scores_one.npz')))
+    cfg.work_dir = str(tmp_path / 'one')
+    cfg.load_from = str(ckpt)
+    one = Runner.from_cfg(cfg).test()
+    assert {k: v for k, v in one.items() if k in ddp_val} == ddp_val
+    ddp_dump = load_score_dump(str(tmp_path / 'scores_ddp.npz'))
+    one_dump = load_score_dump(str(tmp_path / 'scores_one.npz'))
+    with open(odd_shapes + 'annotations/instances_val.json') as f:
+        img_ids = {im['id'] for im in json.load(f)['images']}
+    assert set(one_dump['img_id'].tolist()) == img_ids
+    assert 1 + np.count_nonzero(np.diff(one_dump['img_id'])) == NUM_VAL  # one block each
+    assert ddp_dump.keys() == one_dump.keys()
+    for k in one_dump:
+        np.testing.assert_array_equal(ddp_dump[k], one_dump[k], err_msg=k)
+
+    # eval_novel model mode: torchrun with 2 processes against this process
+    _run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+          '--master_port', str(_free_port()), '-m', 'owp.tools.eval_novel', cfg_ddp, str(ckpt),
+          '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'ev_ddp'),
+          '--out', str(tmp_path / 'ddp.json')], cwd=tmp_path, env=_env())
+    assert eval_novel([cfg_ddp, str(ckpt), '--work-dir', str(tmp_path / 'ev_one'),
+                       '--out', str(tmp_path / 'one.json')]) == 0
+    ddp_json = json.loads((tmp_path / 'ddp.json').read_text())
+    assert ddp_json == json.loads((tmp_path / 'one.json').read_text())
+    assert ddp_json['AR@100'] == ddp_val['novel/AR@100']
+
+    # the checkpoint written under DDP resumes in a single process
+    cfg2 = Config.fromfile(cfg_ddp)
+    cfg2.work_dir = str(work)
+    cfg2.resume = True
+    cfg2.train_cfg.max_iters = 3
+    cfg2.train_cfg.val_interval = 100
+    runner = Runner.from_cfg(cfg2)
+    rec = _Record()
+    runner.register_hook(rec)
+    runner.train()
+    assert rec.iters == [2]  # iteration 3 only
+    saved = torch.load(ckpt, map_location='cpu', weights_only=False)
+    for k, v in saved['state_dict'].items():
+        assert torch.equal(rec.start_state[k], v), k
+    assert (work / 'iter_3.pth').is_file()
