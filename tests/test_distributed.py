@@ -175,3 +175,75 @@ def test_two_process_train_and_eval_equal_one_process(odd_shapes, tmp_path, one_
     for k, v in saved['state_dict'].items():
         assert torch.equal(rec.start_state[k], v), k
     assert (work / 'iter_3.pth').is_file()
+
+
+def test_slurm_launcher_on_cpu_head_reduce_mean_and_buffer_sync(tmp_path):
+    """2 processes started as `srun` would (SLURM_* variables), `--launcher slurm`:
+    the shim starts gloo without CUDA; reduce_mean in the head divides by the world
+    size (each rank's loss is normalised by the mean positive count of both ranks);
+    SyncBuffersIterHook averages the float buffers."""
+    port = str(_free_port())
+    procs = []
+    for rank in range(2):
+        env = _env(SLURM_PROCID=str(rank), SLURM_LOCALID=str(rank), SLURM_NTASKS='2',
+                   SLURM_NODELIST='localhost', MASTER_ADDR='127.0.0.1', MASTER_PORT=port)
+        for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE'):
+            env.pop(k, None)
+        procs.append(subprocess.Popen(
+            [sys.executable, osp.join(REPO, 'tests', '_dist_worker.py'), str(tmp_path)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    for p in procs:
+        out, _ = p.communicate(timeout=300)
+        assert p.returncode == 0, out[-4000:]
+    ranks = [json.loads((tmp_path / f'rank{r}.json').read_text()) for r in range(2)]
+    num_pos = ranks[0]['num_pos']
+    assert num_pos == ranks[1]['num_pos'] and num_pos[0] != num_pos[1]
+    mean_pos = sum(num_pos) / 2
+    for r, res in enumerate(ranks):
+        assert (res['rank'], res['world_size'], res['backend']) == (r, 2, 'gloo')
+        for key in ('loss_cls', 'loss_iou'):  # both divided by the (reduced) positive count
+            assert res['ddp'][key] * mean_pos == pytest.approx(res['local'][key] * num_pos[r],
+                                                               rel=1e-5), key
+        assert res['bn_mean'] == [1.5] * 3 and res['bn_tracked'] == 7
+
+
+def test_cpu_shim_defers_to_mmengine_when_cuda_is_available(monkeypatch):
+    from mmengine.dist import utils as dist_utils
+    from owp.engine import distributed as shim
+    calls = []
+    monkeypatch.setattr(shim, '_cuda_available', lambda: True)
+    monkeypatch.setitem(shim._ORIGINAL, 'pytorch', lambda *a, **k: calls.append(('pytorch', a, k)))
+    monkeypatch.setitem(shim._ORIGINAL, 'slurm', lambda *a, **k: calls.append(('slurm', a, k)))
+    dist_utils._init_dist_pytorch('nccl', timeout=5)
+    dist_utils._init_dist_slurm('nccl', port=123)
+    assert calls == [('pytorch', ('nccl', ), dict(init_backend='torch', timeout=5)),
+                     ('slurm', ('nccl', ), dict(port=123, init_backend='torch'))]
+    from mmengine.runner import runner as runner_module
+    assert runner_module.MMDistributedDataParallel is shim.CPUDistributedDataParallel
+    with pytest.warns(UserWarning, match="'gloo'"):
+        assert shim.cpu_backend('nccl') == 'gloo'
+    assert shim.cpu_backend('gloo') == 'gloo'
+
+
+@pytest.mark.parametrize('script,args,expected', [
+    ('dist_train.sh', ['cfg.py', '4', '--resume'],
+     ['-m torch.distributed.run', '--master_port=29500', '--nproc_per_node=4',
+      '/.mim/tools/train.py cfg.py --launcher pytorch --resume']),
+    ('slurm_train.sh', ['part', 'job', 'cfg.py', 'wd', '--cfg-options', 'a=1'],
+     ['srun -p part --job-name=job --gres=gpu:8 --ntasks=8 --ntasks-per-node=8 '
+      '--cpus-per-task=5 --kill-on-bad-exit=1 ',
+      '/.mim/tools/train.py cfg.py --work-dir=wd --launcher=slurm --cfg-options a=1']),
+])
+def test_launch_scripts_dry_run(script, args, expected):
+    out = _run(['bash', osp.join(REPO, 'scripts', script), *args],
+               env=_env(DRY_RUN='1', PORT='29500'))
+    assert out.count('\n') == 1, out
+    for part in expected:
+        assert part in out, (part, out)
+
+
+def test_launch_scripts_usage_errors():
+    for script in ('dist_train.sh', 'slurm_train.sh'):
+        proc = subprocess.run(['bash', osp.join(REPO, 'scripts', script), 'cfg.py'],
+                              capture_output=True, text=True, env=_env(DRY_RUN='1'))
+        assert proc.returncode == 2 and 'usage:' in proc.stderr
