@@ -32,8 +32,8 @@ from typing import Dict, Iterable, List, Optional, Sequence
 import mmcv
 from mmengine.fileio import get
 
-__all__ = ['AnnotationCheckMixin', 'DataFileError', 'BOX_TOLERANCE', 'check_annotation_dict',
-           'check_image_files', 'detect_format', 'load_annotation_file']
+__all__ = ['AnnotationCheckMixin', 'DataFileError', 'MissingDataFileError', 'BOX_TOLERANCE',
+           'check_annotation_dict', 'check_image_files', 'detect_format', 'load_annotation_file']
 
 #: Pixels a box may extend past its image before a warning (COCO's own boxes
 #: overshoot by a fraction of a pixel at times).
@@ -44,6 +44,10 @@ MAX_LISTED = 5
 
 class DataFileError(ValueError):
     """A data file (annotation file or image) that cannot be used; names file and entry."""
+
+
+class MissingDataFileError(DataFileError, FileNotFoundError):
+    """An annotation or image file that does not exist (also a ``FileNotFoundError``)."""
 
 
 def _listed(items: Sequence[str]) -> str:
@@ -67,7 +71,7 @@ def load_annotation_file(path: str, backend_args: Optional[dict] = None) -> dict
     try:
         raw = get(path, backend_args=backend_args)
     except FileNotFoundError:
-        raise DataFileError(f'annotation file {path!r} does not exist') from None
+        raise MissingDataFileError(f'annotation file {path!r} does not exist') from None
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -205,7 +209,7 @@ def check_image_files(data_list: Iterable[dict], ann_file: str) -> None:
     missing = [f'{info["img_path"]} (image id {info.get("img_id")})' for info in data_list
                if '://' not in str(info['img_path']) and not osp.isfile(info['img_path'])]
     if missing:
-        raise DataFileError(f'{ann_file}: {len(missing)} image files do not exist: '
+        raise MissingDataFileError(f'{ann_file}: {len(missing)} image files do not exist: '
                             f'{_listed(missing)}')
 
 
