@@ -1,7 +1,8 @@
 """Distributed training and evaluation on CPU: 2 gloo processes against 1 process.
 
 The 2-process runs go through the real launchers (``scripts/dist_train.sh`` =
-torchrun + mmdet's train.py, ``torchrun -m owp.tools.eval_novel``) with the
+torchrun + mmdet's train.py, ``NPROC=2 scripts/eval_novel.sh`` = torchrun +
+``owp.tools.eval_novel --launcher pytorch``) with the
 shapes root config; the single-process references run in this process on the
 checkpoint the 2 processes wrote. One thread everywhere (torchrun's default),
 so that the two sides compute bit-identical boxes.
@@ -149,11 +150,10 @@ def test_two_process_train_and_eval_equal_one_process(odd_shapes, tmp_path, one_
     for k in one_dump:
         np.testing.assert_array_equal(ddp_dump[k], one_dump[k], err_msg=k)
 
-    # eval_novel model mode: torchrun with 2 processes against this process
-    _run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-          '--master_port', str(_free_port()), '-m', 'owp.tools.eval_novel', cfg_ddp, str(ckpt),
-          '--launcher', 'pytorch', '--work-dir', str(tmp_path / 'ev_ddp'),
-          '--out', str(tmp_path / 'ddp.json')], cwd=tmp_path, env=_env())
+    # eval_novel.sh model mode: torchrun with 2 processes against this process
+    _run(['bash', osp.join(REPO, 'scripts', 'eval_novel.sh'), cfg_ddp, str(ckpt),
+          '--work-dir', str(tmp_path / 'ev_ddp'), '--out', str(tmp_path / 'ddp.json')],
+         cwd=tmp_path, env=_env(NPROC='2', PORT=str(_free_port())))
     assert eval_novel([cfg_ddp, str(ckpt), '--work-dir', str(tmp_path / 'ev_one'),
                        '--out', str(tmp_path / 'one.json')]) == 0
     ddp_json = json.loads((tmp_path / 'ddp.json').read_text())
