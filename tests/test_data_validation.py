@@ -3,15 +3,18 @@
 Every bad case is cut from the real COCO / LVIS files of ``../shared/data``
 (coco-mini, lvis-v0.5-val100), copied into a temporary folder.
 """
+import contextlib
 import copy
 import json
+import logging
 import os
 import os.path as osp
+import re
 import shutil
-import warnings
 
 import numpy as np
 import pytest
+from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import owp  # noqa: F401  (registers the datasets)
@@ -67,10 +70,24 @@ def _build(ann, type_='CheckedCocoDataset', pipeline=None, **kw):
     return DATASETS.build(cfg)
 
 
+@contextlib.contextmanager
+def _log_records():
+    """What mmengine's current logger receives inside the block."""
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+
+
 def test_valid_cut_loads_without_warnings(tmp_path, coco_cut):
-    with warnings.catch_warnings():
-        warnings.simplefilter('error', UserWarning)
+    with _log_records() as records:
         ds = _build(_write(tmp_path, coco_cut))
+    assert not [r for r in records if r.levelno >= logging.WARNING]
     assert len(ds) == NUM_IMAGES
     sample = ds[0]
     assert sample['img'].shape[:2] == (coco_cut['images'][0]['height'],
@@ -135,9 +152,11 @@ def test_box_partly_outside_warns_and_is_clipped(tmp_path, coco_cut):
     ann['bbox'] = [im['width'] - 30.0, 5.0, 50.0, 40.0]  # 20 px past the right edge
     pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
                 dict(type='Resize', scale=(im['width'], im['height']), keep_ratio=True)]
-    with pytest.warns(UserWarning, match=rf"1 boxes extend more than 1 px past their image; "
-                      rf"they are clipped to it: annotations\[0\] \(id={ann['id']}"):
+    with _log_records() as records:
         ds = _build(_write(tmp_path, coco_cut), pipeline=pipeline)
+    (msg, ) = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert re.search(rf"ann\.json: 1 boxes extend more than 1 px past their image; "
+                     rf"they are clipped to it: annotations\[0\] \(id={ann['id']}", msg), msg
     boxes = ds[idx]['gt_bboxes'].tensor.numpy()
     assert boxes[:, 2].max() <= im['width'] and boxes.min() >= 0
     assert np.isclose(boxes[:, 2], im['width']).any()  # the clipped one

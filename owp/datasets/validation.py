@@ -17,20 +17,21 @@ Policy (mmdet keeps and clips what it can, see ``docs/design.md``):
   outside its image (no overlap with ``[0, width] x [0, height]``; mmdet would
   drop it silently, which hides a wrong ``width``/``height`` or image id): error;
 * a box partly outside its image by more than :data:`BOX_TOLERANCE` pixels:
-  a warning (the count and the first entries); training keeps it and mmdet's
+  a warning in the log (the count and the first entries); training keeps it and mmdet's
   ``Resize`` clips it to the image (``clip_object_border=True``), as for COCO,
   whose own boxes overshoot by a fraction of a pixel at times;
 * a missing image file (local files): error when the dataset is built;
   a file that does not decode as an image: error at that sample, naming it.
 """
 import json
+import logging
 import math
 import os.path as osp
-import warnings
 from typing import Dict, Iterable, List, Optional, Sequence
 
 import mmcv
 from mmengine.fileio import get
+from mmengine.logging import print_log
 
 __all__ = ['AnnotationCheckMixin', 'DataFileError', 'MissingDataFileError', 'BOX_TOLERANCE',
            'check_annotation_dict', 'check_image_files', 'detect_format', 'load_annotation_file']
@@ -273,12 +274,9 @@ class AnnotationCheckMixin:
 
     def _check_file(self, data: dict) -> None:
         for msg in check_annotation_dict(data, self.ann_file, self._expected_format()):
-            warnings.warn(msg, stacklevel=3)
-            try:
-                from mmengine.logging import MMLogger
-                MMLogger.get_current_instance().warning(msg)
-            except Exception:  # no logger in this process yet
-                pass
+            # mmengine's logger: the console and the run's log file (owp's scripts
+            # and many launch scripts silence Python warnings)
+            print_log(msg, logger='current', level=logging.WARNING)
 
     def load_data_list(self) -> List[dict]:
         try:
