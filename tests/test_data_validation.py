@@ -1,7 +1,8 @@
 """Bad data files fail when the dataset is built (or at the bad image), naming file and entry.
 
 Every bad case is cut from the real COCO / LVIS files of ``../shared/data``
-(coco-mini, lvis-v0.5-val100), copied into a temporary folder.
+(coco-mini, lvis-v0.5-val100), copied into a temporary folder; those tests skip
+where that folder is absent. The last test runs on generated shapes data.
 """
 import contextlib
 import copy
@@ -28,13 +29,14 @@ SHARED = next((p for p in _CANDIDATES if p and osp.isdir(osp.join(p, 'coco-mini'
 needs_shared = pytest.mark.skipif(
     SHARED is None, reason='real COCO/LVIS samples not found: ../shared/data (or '
     '$OWP_SHARED_DATA) holds them on the development machines only')
-pytestmark = needs_shared
 
 NUM_IMAGES = 3
 
 
 @pytest.fixture(scope='module')
 def coco_val():
+    if SHARED is None:
+        pytest.skip(needs_shared.kwargs['reason'])
     with open(osp.join(SHARED, 'coco-mini', 'annotations', 'instances_val2017.json')) as f:
         return json.load(f)
 
@@ -169,6 +171,7 @@ def test_unknown_category_id(tmp_path, coco_cut):
         _build(_write(tmp_path, coco_cut))
 
 
+@needs_shared
 def test_lvis_file_given_as_coco():
     ann = osp.join(SHARED, 'lvis-v0.5-val100', 'lvis_val_100.json')
     with pytest.raises(DataFileError, match=r'lvis_val_100\.json: this is an LVIS file .*'
@@ -181,6 +184,7 @@ def test_coco_file_given_as_lvis(tmp_path, coco_cut):
         _build(_write(tmp_path, coco_cut), type_='OWPLVISV1Dataset', split='lvis-freq')
 
 
+@needs_shared
 def test_lvis_file_as_lvis_passes_the_checks():
     with open(osp.join(SHARED, 'lvis-v0.5-val100', 'lvis_val_100.json')) as f:
         data = json.load(f)
@@ -207,3 +211,31 @@ def test_degenerate_box_inside_its_image_is_left_to_mmdet(coco_cut):
     """mmdet drops boxes under 1 px wide or high; that is not 'outside the image'."""
     coco_cut['annotations'][1]['bbox'] = [5.0, 5.0, 0.0, 10.0]
     assert check_annotation_dict(coco_cut, 'f.json', 'coco') == []
+
+
+def test_bad_val_file_stops_training_before_the_first_iteration(tiny_shapes, tmp_path):
+    """The runner builds the val dataset when train() starts: the error comes first."""
+    from mmengine.config import Config
+    from mmengine.hooks import Hook
+    from mmengine.runner import Runner
+    from conftest import SHAPES_ROOT_CONFIG, point_config_at
+    root = tmp_path / 'shapes'
+    shutil.copytree(tiny_shapes, root)
+    ann = root / 'annotations' / 'instances_val.json'
+    data = json.loads(ann.read_text())
+    data['annotations'][3]['category_id'] = 77
+    ann.write_text(json.dumps(data))
+    cfg = point_config_at(Config.fromfile(SHAPES_ROOT_CONFIG), str(root) + '/',
+                          work_dir=tmp_path / 'work', max_iters=2)
+    iters = []
+
+    class _Count(Hook):
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            iters.append(runner.iter)
+
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(_Count())
+    with pytest.raises(DataFileError, match=r'instances_val\.json: annotations whose '
+                       r'category_id is not in "categories": annotations\[3\]'):
+        runner.train()
+    assert iters == []
