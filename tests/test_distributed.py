@@ -9,6 +9,7 @@ so that the two sides compute bit-identical boxes.
 """
 import glob
 import json
+import logging
 import os
 import os.path as osp
 import socket
@@ -21,6 +22,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
+from mmengine.logging import MMLogger
 
 from conftest import REPO, SHAPES_ROOT_CONFIG, tiny_shapes_config
 
@@ -124,8 +126,7 @@ def test_two_process_train_and_eval_equal_one_process(odd_shapes, tmp_path, one_
     work = tmp_path / 'ddp'
     cfg_ddp = _write_config(tmp_path / 'ddp.py', odd_shapes, str(tmp_path / 'scores_ddp.npz'))
     out = _run(['bash', osp.join(REPO, 'scripts', 'dist_train.sh'), cfg_ddp, '2',
-                '--work-dir', str(work)], cwd=tmp_path,
-               env=_env(PORT=str(_free_port()), PYTHONWARNINGS='default'))
+                '--work-dir', str(work)], cwd=tmp_path, env=_env(PORT=str(_free_port())))
     assert "using the 'gloo' process-group backend" in out  # the config says nccl
     assert 'Iter(train) [2/2]' in out
     ckpt = work / 'iter_2.pth'
@@ -218,9 +219,18 @@ def test_cpu_shim_defers_to_mmengine_when_cuda_is_available(monkeypatch):
                      ('slurm', ('nccl', ), dict(port=123, init_backend='torch'))]
     from mmengine.runner import runner as runner_module
     assert runner_module.MMDistributedDataParallel is shim.CPUDistributedDataParallel
-    with pytest.warns(UserWarning, match="'gloo'"):
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
         assert shim.cpu_backend('nccl') == 'gloo'
-    assert shim.cpu_backend('gloo') == 'gloo'
+        assert shim.cpu_backend('gloo') == 'gloo'
+    finally:
+        logger.removeHandler(handler)
+    assert len(records) == 1 and "using the 'gloo' process-group backend instead of the " \
+        "config's 'nccl'" in records[0].getMessage()
 
 
 @pytest.mark.parametrize('script,args,expected', [

@@ -17,20 +17,21 @@ versions that behave exactly like mmengine's when CUDA is available, and
 otherwise:
 
 * initialise the process group without any CUDA call, with ``gloo`` when the
-  config asks for ``nccl`` (the only backend that exists on a CPU; a warning
-  says so; ``env_cfg.dist_cfg.backend='gloo'`` states it explicitly);
+  config asks for ``nccl`` (gloo is the CPU backend; a logged warning says
+  so; ``env_cfg.dist_cfg.backend='gloo'`` states it explicitly);
 * wrap the model in DDP without ``device_ids`` (torch's way for CPU modules).
 
 Everything else (samplers, ``reduce_mean``, gathering metric results) is
 mmengine/torch code that already works with gloo.
 """
+import logging
 import os
 import subprocess
-import warnings
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.dist import utils as dist_utils
+from mmengine.logging import print_log
 from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import runner as runner_module
@@ -59,9 +60,9 @@ def cpu_backend(backend: str) -> str:
         str: ``'gloo'`` for ``'nccl'`` (with a warning), else ``backend``.
     """
     if backend == 'nccl':
-        warnings.warn("owp: CUDA is not available, using the 'gloo' process-group backend "
-                      "instead of the config's 'nccl' (set env_cfg.dist_cfg.backend='gloo' "
-                      'to say so in the config)', stacklevel=2)
+        print_log("owp: CUDA is not available, using the 'gloo' process-group backend instead "
+                  "of the config's 'nccl' (set env_cfg.dist_cfg.backend='gloo' to say so in "
+                  'the config)', logger='current', level=logging.WARNING)
         return 'gloo'
     return backend
 
