@@ -8,7 +8,8 @@
 #                         [--protocol remove|ignore|prefilter] [--max-dets 10,100|oln]
 #                         [--out METRICS.json]
 #
-# Uses $PYTHON, else the repo's .venv, else python3.
+# Uses $PYTHON, else the repo's .venv, else python3. Model mode on N processes
+# (GPUs, or CPU processes over gloo): NPROC=N [PORT=29500] scripts/eval_novel.sh CONFIG CKPT ...
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 py="${PYTHON:-}"
@@ -16,4 +17,8 @@ if [ -z "$py" ]; then
   if [ -x "$repo/.venv/bin/python" ]; then py="$repo/.venv/bin/python"; else py=python3; fi
 fi
 export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore}"
+if [ "${NPROC:-1}" -gt 1 ]; then
+  exec "$py" -m torch.distributed.run --nproc_per_node "$NPROC" --master_port "${PORT:-29500}" \
+    -m owp.tools.eval_novel "$@" --launcher pytorch
+fi
 exec "$py" -m owp.tools.eval_novel "$@"

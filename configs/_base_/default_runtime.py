@@ -20,7 +20,10 @@ randomness = dict(seed=0)
 trust_checkpoints = False
 # In default_hooks (a dict, merged by key) so that a config setting its own
 # custom_hooks list keeps them. FiniteLossHook stops training at a NaN/inf loss
-# before it reaches a checkpoint; its interval is in iterations.
+# before it reaches a checkpoint; its interval is in iterations. Under DDP,
+# SyncBuffersIterHook keeps every rank's BatchNorm statistics equal (so validation
+# runs the model the checkpoint holds); a no-op in one process.
 default_hooks = dict(
     checkpoint_trust=dict(type='CheckpointTrustHook'),
-    finite_loss=dict(type='FiniteLossHook', interval=1))
+    finite_loss=dict(type='FiniteLossHook', interval=1),
+    sync_buffers_iter=dict(type='SyncBuffersIterHook'))

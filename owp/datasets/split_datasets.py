@@ -10,18 +10,23 @@ mmdet's ``LVISV1Dataset`` ignores ``metainfo=dict(classes=...)`` (it always
 maps all 1,203 categories); ``OWPLVISV1Dataset`` is the way to train LVIS on a
 split. LVIS annotations have no ``iscrowd``: mmdet treats that as 0.
 """
-from typing import List, Optional
+from typing import List
 
 from mmdet.datasets import CocoDataset, LVISV1Dataset
 from mmdet.registry import DATASETS
 
 from .splits import SplitSpec, resolve_split
+from .validation import AnnotationCheckMixin
 
-__all__ = ['OWPCocoDataset', 'OWPLVISV1Dataset', 'SplitDatasetMixin']
+__all__ = ['CheckedCocoDataset', 'OWPCocoDataset', 'OWPLVISV1Dataset', 'SplitDatasetMixin']
 
 
-class SplitDatasetMixin:
-    """Keep the classes of ``subset`` ('base', 'novel' or 'all') of ``split``."""
+class SplitDatasetMixin(AnnotationCheckMixin):
+    """Keep the classes of ``subset`` ('base', 'novel' or 'all') of ``split``.
+
+    The annotation file and image files are checked first (see
+    :class:`owp.datasets.validation.AnnotationCheckMixin`).
+    """
 
     def __init__(self, *args, split: SplitSpec, subset: str = 'base', **kwargs) -> None:
         if subset not in ('base', 'novel', 'all'):
@@ -68,6 +73,12 @@ class SplitDatasetMixin:
                     kept.append(inst)
             info['instances'] = kept
         return data_list
+
+
+@DATASETS.register_module()
+class CheckedCocoDataset(AnnotationCheckMixin, CocoDataset):
+    """mmdet's ``CocoDataset`` (``metainfo.classes`` as usual) with the file checks
+    of :class:`owp.datasets.validation.AnnotationCheckMixin`."""
 
 
 @DATASETS.register_module()

@@ -4,10 +4,17 @@
 from .checkpoint import (TRUST_CFG_KEY, TRUST_ENV_VAR, UntrustedCheckpointError,
                          checkpoints_trusted, load_from_local_safe, load_from_local_trusted,
                          mmengine_safe_globals, trusted_checkpoints)
-from .hooks import CheckpointTrustHook, FiniteLossHook, NonFiniteLossError
+from .distributed import CPUDistributedDataParallel, cpu_backend, install_cpu_dist_shim
+from .hooks import CheckpointTrustHook, FiniteLossHook, NonFiniteLossError, SyncBuffersIterHook
 from .optimizer import ScaledOptimWrapperConstructor, longest_matching_key
+
+# Side effect: lets `--launcher pytorch|slurm` run on machines without CUDA
+# (gloo, no CUDA call; mmengine's own code whenever CUDA is available), see
+# owp/engine/distributed.py.
+install_cpu_dist_shim()
 
 __all__ = ['TRUST_CFG_KEY', 'TRUST_ENV_VAR', 'UntrustedCheckpointError', 'checkpoints_trusted',
            'load_from_local_safe', 'load_from_local_trusted', 'mmengine_safe_globals',
            'trusted_checkpoints', 'CheckpointTrustHook', 'FiniteLossHook', 'NonFiniteLossError',
-           'ScaledOptimWrapperConstructor', 'longest_matching_key']
+           'CPUDistributedDataParallel', 'cpu_backend', 'install_cpu_dist_shim',
+           'ScaledOptimWrapperConstructor', 'longest_matching_key', 'SyncBuffersIterHook']

@@ -185,10 +185,16 @@ def eval_model(args) -> Dict[str, float]:
         if args.dump_proposals:
             test_cfg.with_score_components = True  # OWPFCOSHead's; other heads ignore it
     cfg.load_from = args.checkpoint
+    cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0], 'eval_novel')
     runner = Runner.from_cfg(cfg)
     return {k: float(v) for k, v in runner.test().items()}
+
+
+def _rank() -> int:
+    from mmengine.dist import get_rank
+    return get_rank()
 
 
 def parse_args(argv=None):
@@ -214,6 +220,9 @@ def parse_args(argv=None):
                         'with score components) to evaluate again with --results')
     p.add_argument('--work-dir', help='model mode: where mmengine writes its logs')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='model mode overrides')
+    p.add_argument('--launcher', default='none', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                   help='model mode: several processes, e.g. `torchrun --nproc_per_node N '
+                   '-m owp.tools.eval_novel CONFIG CKPT --launcher pytorch` (rank 0 prints)')
     args = p.parse_args(argv)
     file_mode = args.ann is not None or args.results is not None
     if file_mode:
@@ -235,9 +244,13 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args, file_mode = parse_args(argv)
     metrics = eval_results_file(args) if file_mode else eval_model(args)
-    print(format_table(metrics))
+    # Under a launcher every rank holds the metrics (mmengine broadcasts them);
+    # rank 0 reports them.
+    lead = file_mode or _rank() == 0
+    if lead:
+        print(format_table(metrics))
     _check_targets(metrics, args.ann if file_mode else args.config)
-    if args.out:
+    if lead and args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
             json.dump(to_output_json(metrics), f, indent=1)

@@ -2,7 +2,8 @@
 # (COCO names), measure class-agnostic recall on the other 60. Training keeps
 # only base annotations and skips images without a base object; evaluation
 # reads the full val annotation file.
-dataset_type = 'CocoDataset'
+# mmdet's CocoDataset with the annotation/image file checks of owp.datasets.validation
+dataset_type = 'CheckedCocoDataset'
 data_root = 'data/coco/'
 # Must equal owp.datasets.splits for 'coco-voc' (tests/test_configs.py checks it).
 base_classes = ('person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train',

@@ -3,7 +3,8 @@
 # novel objects stay in the images as unlabelled background, and images with no
 # base object are skipped. Evaluation reads the full annotation file and
 # measures class-agnostic recall on the novel (and base) classes.
-dataset_type = 'CocoDataset'
+# mmdet's CocoDataset with the annotation/image file checks of owp.datasets.validation
+dataset_type = 'CheckedCocoDataset'
 data_root = 'data/shapes/'
 # Must equal owp.datasets.splits.SHAPES_BASE_CLASSES / SHAPES_NOVEL_CLASSES
 # (tests/test_configs.py checks it).
