@@ -250,6 +250,11 @@ def test_stock_mmdet3_fcos_checkpoint_loads(stock_ckpt, tiny_shapes, tmp_path):
     from owp.tools.eval_novel import main
     ckpt = load_from_local_safe(str(stock_ckpt))
     assert 'conv_centerness.weight' in ' '.join(ckpt['state_dict'])
+    # as mmdet's tools/model_converters/publish_model.py writes model-zoo files
+    published = tmp_path / 'published.pth'
+    torch.save({k: ckpt[k] for k in ('meta', 'state_dict')}, published,
+               _use_new_zipfile_serialization=False)
+    assert load_from_local_safe(str(published))['meta'] == ckpt['meta']
     assert main([SHAPES_ROOT_CONFIG, str(stock_ckpt), '--work-dir', str(tmp_path / 'w'),
                  '--cfg-options', *cfg_options_for(SHAPES_ROOT_CONFIG, tiny_shapes)]) == 0
 
