@@ -295,6 +295,18 @@ def test_stock_mmdet2_layouts_load(stock_ckpt, tmp_path):
     assert meta['PALETTE'].dtype == np.uint8 and meta['hook_msgs']['best_score'] == 0.386
 
 
+def test_user_allowlist_is_left_as_it_was(owp_ckpt):
+    before = torch.serialization.get_safe_globals()
+    torch.serialization.add_safe_globals([np.ndarray])
+    try:
+        load_from_local_safe(str(owp_ckpt))
+        assert np.ndarray in torch.serialization.get_safe_globals()
+        assert HistoryBuffer not in torch.serialization.get_safe_globals()
+    finally:
+        torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals(before)
+
+
 def test_legacy_format_payload_refused_naming_the_object(tmp_path):
     """torch < 1.6 files (no zip): the object is named from torch's own refusal."""
     marker = tmp_path / 'marker'
