@@ -250,6 +250,11 @@ def test_stock_mmdet3_fcos_checkpoint_loads(stock_ckpt, tiny_shapes, tmp_path):
     from owp.tools.eval_novel import main
     ckpt = load_from_local_safe(str(stock_ckpt))
     assert 'conv_centerness.weight' in ' '.join(ckpt['state_dict'])
+    # as mmdet's tools/model_converters/publish_model.py writes model-zoo files
+    published = tmp_path / 'published.pth'
+    torch.save({k: ckpt[k] for k in ('meta', 'state_dict')}, published,
+               _use_new_zipfile_serialization=False)
+    assert load_from_local_safe(str(published))['meta'] == ckpt['meta']
     assert main([SHAPES_ROOT_CONFIG, str(stock_ckpt), '--work-dir', str(tmp_path / 'w'),
                  '--cfg-options', *cfg_options_for(SHAPES_ROOT_CONFIG, tiny_shapes)]) == 0
 
@@ -288,6 +293,18 @@ def test_stock_mmdet2_layouts_load(stock_ckpt, tmp_path):
     old.write_bytes(raw.replace(b'numpy._core.multiarray', b'numpy.core.multiarray'))
     meta = load_from_local_safe(str(old))['meta']
     assert meta['PALETTE'].dtype == np.uint8 and meta['hook_msgs']['best_score'] == 0.386
+
+
+def test_user_allowlist_is_left_as_it_was(owp_ckpt):
+    before = torch.serialization.get_safe_globals()
+    torch.serialization.add_safe_globals([np.ndarray])
+    try:
+        load_from_local_safe(str(owp_ckpt))
+        assert np.ndarray in torch.serialization.get_safe_globals()
+        assert HistoryBuffer not in torch.serialization.get_safe_globals()
+    finally:
+        torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals(before)
 
 
 def test_legacy_format_payload_refused_naming_the_object(tmp_path):

@@ -200,8 +200,10 @@ def load_from_local_safe(filename: str, map_location=None) -> dict:
         raise FileNotFoundError(f'checkpoint {filename!r} can not be found.')
     if checkpoints_trusted():
         return torch.load(filename, map_location=map_location, weights_only=False)
+    # only what the user's own allowlist lacks: leaving the context removes these again
+    ours = [g for g in mmengine_safe_globals() if g not in torch.serialization.get_safe_globals()]
     try:
-        with torch.serialization.safe_globals(mmengine_safe_globals()):
+        with torch.serialization.safe_globals(ours):
             return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         raise UntrustedCheckpointError(_refusal(filename, e)) from None

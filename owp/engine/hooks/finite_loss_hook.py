@@ -88,7 +88,6 @@ class FiniteLossHook(Hook):
                f'iteration {runner.iter + 1} and {kept}.')
         if later:
             msg += ' Later non-finite: ' + ', '.join(f'{n} at {it}' for it, n in later) + '.'
-        msg += (' Usual causes: a learning rate too high for the batch size, a box with '
-                'zero or negative size, a corrupt image.')
+        msg += ' A learning rate too high for the batch size is the usual cause.'
         runner.logger.error(msg)
         raise NonFiniteLossError(msg)
