@@ -31,10 +31,10 @@ def main(argv=None) -> int:
         if not osp.isfile(path):
             p.error(f'{what} {path!r} does not exist')
 
-    import owp  # noqa: F401  (registers the OWP modules)
     from mmdet.apis import init_detector
     from mmengine.config import Config
 
+    import owp  # noqa: F401  (registers the OWP modules)
     from owp.analysis import objectness_maps, plot_objectness_maps
     cfg = Config.fromfile(args.config)
     if args.cfg_options:

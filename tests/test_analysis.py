@@ -8,8 +8,15 @@ import pytest
 import torch
 from mmengine.structures import InstanceData
 
-from owp.analysis import (OWPScoreDump, box_iou_xyxy, load_score_dump, plot_score_histograms,
-                          proposal_groups, recall_table, to_markdown)
+from owp.analysis import (
+    OWPScoreDump,
+    box_iou_xyxy,
+    load_score_dump,
+    plot_score_histograms,
+    proposal_groups,
+    recall_table,
+    to_markdown,
+)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -120,12 +127,12 @@ def test_objectness_maps_of_one_image(tiny_shapes, tmp_path):
 
     import cv2
     import torch
+    from conftest import CONFIGS, REPO
     from mmdet.apis import init_detector
     from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    from conftest import CONFIGS, REPO
     from owp.analysis import objectness_maps, plot_objectness_maps
     config = osp.join(CONFIGS, 'shapes', 'fcos-owp-ctr-iou_r18-tiny_fpn_1k_shapes.py')
     cfg = Config.fromfile(config)

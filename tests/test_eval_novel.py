@@ -7,7 +7,6 @@ import sys
 
 import pytest
 import torch
-
 from conftest import REPO, SHAPES_ROOT_CONFIG
 from test_recall import SPLIT, make_data
 
@@ -79,10 +78,11 @@ def test_results_file_errors_name_the_entry(files, tmp_path, capsys):
 
 
 def test_model_mode(tiny_shapes, tmp_path, capsys):
-    import owp  # noqa: F401
     from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
+
+    import owp  # noqa: F401
     from owp.tools.eval_novel import main
     from owp.utils import data_root_cfg_options
     cfg = Config.fromfile(SHAPES_ROOT_CONFIG)

@@ -8,8 +8,15 @@ from mmengine.logging import MessageHub
 from mmengine.structures import InstanceData
 
 from owp.models import OWPFCOSHead
-from owp.models.utils import (centerness_target, combine_scores, iou_sampling, iou_target,
-                              objectness_train_mask, points_in_boxes, unknown_object_mask)
+from owp.models.utils import (
+    centerness_target,
+    combine_scores,
+    iou_sampling,
+    iou_target,
+    objectness_train_mask,
+    points_in_boxes,
+    unknown_object_mask,
+)
 
 STRIDES = (8, 16)
 IMG = 64

@@ -16,9 +16,9 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.fileio import get_local_path
-from mmdet.registry import METRICS
 from pycocotools.coco import COCO
 
 __all__ = ['OWPScoreDump', 'box_iou_xyxy', 'load_score_dump']

@@ -10,7 +10,7 @@ mmdet's ``LVISV1Dataset`` ignores ``metainfo=dict(classes=...)`` (it always
 maps all 1,203 categories); ``OWPLVISV1Dataset`` is the way to train LVIS on a
 split. LVIS annotations have no ``iscrowd``: mmdet treats that as 0.
 """
-from typing import List, Optional
+from typing import List
 
 from mmdet.datasets import CocoDataset, LVISV1Dataset
 from mmdet.registry import DATASETS

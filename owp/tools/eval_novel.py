@@ -122,9 +122,10 @@ def eval_results_file(args) -> Dict[str, float]:
 
 
 def eval_model(args) -> Dict[str, float]:
-    import owp  # noqa: F401  (registers owp modules)
     from mmengine.config import Config, DictAction  # noqa: F401
     from mmengine.runner import Runner
+
+    import owp  # noqa: F401  (registers owp modules)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

@@ -7,17 +7,25 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.ops import batched_nms
 from mmdet.models.dense_heads import FCOSHead
-from mmdet.models.dense_heads.anchor_free_head import AnchorFreeHead
-from mmdet.models.utils import filter_scores_and_topk, multi_apply
+from mmdet.models.utils import filter_scores_and_topk
 from mmdet.registry import MODELS
 from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
 from mmengine.logging import MessageHub, print_log
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..utils.objectness import (OBJECTNESS_SAMPLING, SCORE_MODES, centerness_target,
-                                combine_scores, fused_conv3x3, iou_sampling, iou_target,
-                                objectness_train_mask, points_in_boxes, unknown_object_mask)
+from ..utils.objectness import (
+    OBJECTNESS_SAMPLING,
+    SCORE_MODES,
+    centerness_target,
+    combine_scores,
+    fused_conv3x3,
+    iou_sampling,
+    iou_target,
+    objectness_train_mask,
+    points_in_boxes,
+    unknown_object_mask,
+)
 
 BRANCHES = ('centerness', 'iou')
 CLS_MODES = ('joint', 'frozen', 'agnostic')

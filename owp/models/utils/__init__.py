@@ -1,6 +1,14 @@
-from .objectness import (OBJECTNESS_SAMPLING, SCORE_MODES, centerness_target, combine_scores,
-                         iou_sampling, iou_target, objectness_train_mask, points_in_boxes,
-                         unknown_object_mask)
+from .objectness import (
+    OBJECTNESS_SAMPLING,
+    SCORE_MODES,
+    centerness_target,
+    combine_scores,
+    iou_sampling,
+    iou_target,
+    objectness_train_mask,
+    points_in_boxes,
+    unknown_object_mask,
+)
 
 __all__ = ['OBJECTNESS_SAMPLING', 'SCORE_MODES', 'centerness_target', 'combine_scores',
            'iou_sampling', 'iou_target', 'objectness_train_mask', 'points_in_boxes',
