@@ -152,7 +152,8 @@ def evaluate(name, config, checkpoint, score_mode, args):
     cfg.model.test_cfg.with_score_components = True
     cfg.test_evaluator = [
         cfg.test_evaluator,
-        dict(type='OWPScoreDump', ann_file=cfg.test_evaluator.ann_file, out_file=dump)
+        dict(type='OWPScoreDump', ann_file=cfg.test_evaluator.ann_file, out_file=dump,
+             split=cfg.test_evaluator.split)
     ]
     if args.workers is not None:
         cfg.test_dataloader.num_workers = args.workers
