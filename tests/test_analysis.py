@@ -235,3 +235,13 @@ def test_objectness_maps_of_one_image(tiny_shapes, tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / 's.png').is_file()
+
+
+def test_histogram_of_the_old_logits_key_warns_and_plots_cls_prob(tmp_path):
+    d = dict(score=np.array([.2, .9, .5]), cls_prob=np.array([.3, .8, .1]),
+             novel_iou=np.array([0, 1., 0]), base_iou=np.array([0, 0, 1.]))
+    with pytest.warns(DeprecationWarning, match="key='cls_prob'"):
+        png = plot_score_histograms({'a': d}, str(tmp_path / 'h.png'), key='logits')
+    assert osp.isfile(png)
+    with pytest.raises(KeyError):
+        plot_score_histograms({'a': d}, str(tmp_path / 'h.png'), key='centerness')
