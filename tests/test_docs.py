@@ -86,3 +86,31 @@ def test_evaluator_block_gives_the_shapes_config_and_metric_defaults():
         expected = ev[key] if key in ev else params[key].default
         assert as_plain(value) == expected, \
             f'docs/design.md: val_evaluator.{key}={value!r}, expected {expected!r}'
+
+
+def test_contributing_cue_diff_fits_the_current_code():
+    """CONTRIBUTING.md's 'add an objectness cue' diff: its context lines are still in
+    the files it patches, and it touches exactly one function, one table line, one config."""
+    with open(osp.join(REPO, 'CONTRIBUTING.md')) as f:
+        diff = re.search(r'```diff\n(.*?)```', f.read(), re.S).group(1)
+    files = re.split(r'^--- ', diff, flags=re.M)[1:]
+    touched = {}
+    for part in files:
+        lines = part.splitlines()
+        path = lines[1][len('+++ b/'):]
+        touched[path] = [ln[1:] for ln in lines if ln.startswith('+') and
+                         not ln.startswith('+++')]
+        if lines[0] == '/dev/null':
+            assert not osp.exists(osp.join(REPO, path)), path
+            continue
+        with open(osp.join(REPO, path)) as f:
+            text = f.read()
+        for ln in lines[2:]:
+            if ln.startswith(' ') and ln.strip():
+                assert ln[1:] in text, f'CONTRIBUTING.md: {path} no longer has {ln[1:]!r}'
+    head = touched['owp/models/dense_heads/owp_fcos_head.py']
+    assert len(head) == 1 and 'ObjectnessBranch(' in head[0]
+    fn = touched['owp/models/utils/objectness.py']
+    assert sum(ln.startswith('def ') for ln in fn) == 1
+    assert [p for p in touched if p.startswith('configs/')] == \
+        ['configs/shapes/fcos-owp-dice_r18-tiny_fpn_1k_shapes.py']

@@ -453,6 +453,7 @@ def test_predict_objectness_maps():
     (dict(cls_mode='untrained', objectness_branches=('iou', ),
           test_cfg=dict(score_mode='logits*iou')), "classifier that cls_mode='untrained' never"),
     (dict(cls_mode='untrained', centerness_on_reg=False), 'set centerness_on_reg=True'),
+    (dict(cls_predictor_cfg=dict(type='NormedConv2d')), 'cls_predictor_cfg'),
 ])
 def test_invalid_options_fail_at_build(kw, words):
     with pytest.raises(ValueError, match=words):

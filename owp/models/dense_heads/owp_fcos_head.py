@@ -134,6 +134,9 @@ class OWPFCOSHead(FCOSHead):
         if iou_sampling_thr is not None and not 0 < iou_sampling_thr < 1:
             raise ValueError(f'iou_sampling_thr must be in (0, 1) or None, got '
                              f'{iou_sampling_thr!r}')
+        if kwargs.get('cls_predictor_cfg') is not None:
+            raise ValueError('OWPFCOSHead does not support cls_predictor_cfg (a 1x1 normed '
+                             'classifier): the objectness convs are fused into the 3x3 conv_cls')
         self.unknown_masking = self._check_masking(unknown_masking, cls_mode)
         self.conditional_objectness = conditional_objectness
         self.conditional_detach = conditional_detach
