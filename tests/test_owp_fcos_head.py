@@ -132,6 +132,43 @@ def test_default_is_stock_fcos():
     assert torch.equal(ra.labels, rb.labels)
 
 
+@pytest.mark.parametrize('opts', [
+    dict(centerness_on_reg=False, norm_on_bbox=False, center_sampling=False),  # mmdet defaults
+    dict(centerness_on_reg=False, norm_on_bbox=True, center_sampling=True),
+])
+def test_stock_fcos_equality_beyond_the_default_head(opts):
+    """Centerness on the classification tower (fused into conv_cls), exp() boxes:
+    still mmdet's FCOSHead, outputs, losses and predictions."""
+    from mmdet.models.dense_heads import FCOSHead
+    owp = make_head(**opts)
+    kw = dict(num_classes=3, in_channels=1, feat_channels=2, stacked_convs=1, strides=STRIDES,
+              regress_ranges=((-1, 24), (24, 1e8)), norm_cfg=None, test_cfg=owp.test_cfg,
+              **opts)
+    stock = FCOSHead(**kw)
+    stock.load_state_dict(owp.state_dict())
+    if not opts['norm_on_bbox']:  # exp() boxes: start small
+        for head in (owp, stock):
+            torch.nn.init.constant_(head.conv_reg.bias, 2.0)
+    x = feats()
+    a, b = owp(x), stock(x)
+    for u, v in zip(a, b):
+        for p, q in zip(u, v):
+            torch.testing.assert_close(p, q)
+    la = owp.loss_by_feat(*a, gts(), METAS)
+    lb = stock.loss_by_feat(*b, gts(), METAS)
+    assert la.keys() == lb.keys()
+    for k in lb:
+        torch.testing.assert_close(la[k], lb[k])
+    owp.eval(), stock.eval()
+    with torch.no_grad():
+        ra = owp.predict_by_feat(*owp(x), batch_img_metas=METAS)[0]
+        rb = stock.predict_by_feat(*stock(x), batch_img_metas=METAS)[0]
+    assert len(ra) > 0
+    torch.testing.assert_close(ra.bboxes, rb.bboxes)
+    torch.testing.assert_close(ra.scores, rb.scores)
+    assert torch.equal(ra.labels, rb.labels)
+
+
 def test_iou_target_hand_computed():
     pred = torch.tensor([[2., 3, 4, 5], [1, 1, 1, 1], [0, 0, 0, 0]])
     tgt = torch.tensor([[3., 2, 2, 6], [1, 1, 1, 1], [0, 0, 0, 0]])
@@ -566,3 +603,20 @@ def test_a_new_objectness_cue_is_one_table_line(monkeypatch):
     with torch.no_grad():
         r = head.predict_by_feat(*head(feats()), batch_img_metas=METAS, rescale=False)[0]
     torch.testing.assert_close(r.scores, (r.iou * r.half_iou).sqrt())
+
+
+@pytest.mark.parametrize('branches, mode', [(('centerness', ), 'logits*centerness'),
+                                            (('centerness', 'iou'), 'logits*iou')])
+def test_score_components_do_not_change_class_aware_predictions(branches, mode):
+    """With components the head takes its own path; without, mmdet's (super()): same boxes."""
+    x = feats()
+    out = []
+    for comps in (False, True):
+        head = make_head(objectness_branches=branches,
+                         test_cfg=dict(score_mode=mode, with_score_components=comps))
+        head.eval()
+        with torch.no_grad():
+            out.append(head.predict_by_feat(*head(x), batch_img_metas=METAS)[0])
+    assert len(out[0]) > 0 and 'cls_prob' in out[1] and 'cls_prob' not in out[0]
+    for k in ('bboxes', 'scores', 'labels'):
+        torch.testing.assert_close(out[0].get(k), out[1].get(k))
