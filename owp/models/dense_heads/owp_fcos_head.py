@@ -368,6 +368,7 @@ class OWPFCOSHead(FCOSHead):
     # -------------------------------------------------------------------- loss
     @contextlib.contextmanager
     def _no_center_sampling(self):
+        """FCOS targets of every point inside a box ('inside'/'all' objectness sampling)."""
         old = self.center_sampling
         self.center_sampling = False
         try:
@@ -376,6 +377,7 @@ class OWPFCOSHead(FCOSHead):
             self.center_sampling = old
 
     def _current_iter(self) -> int:
+        """The training iteration, from mmengine's message hub (0 outside a runner)."""
         return int(MessageHub.get_current_instance().get_info('iter', 0) or 0)
 
     def loss_by_feat(self,
@@ -562,6 +564,7 @@ class OWPFCOSHead(FCOSHead):
 
     @staticmethod
     def _to_object_class(gt: InstanceData) -> InstanceData:
+        """A copy of one image's ground truth with every label 0 ('object')."""
         gt = gt.clone()
         gt.labels = torch.zeros_like(gt.labels)
         return gt
