@@ -620,3 +620,21 @@ def test_score_components_do_not_change_class_aware_predictions(branches, mode):
     assert len(out[0]) > 0 and 'cls_prob' in out[1] and 'cls_prob' not in out[0]
     for k in ('bboxes', 'scores', 'labels'):
         torch.testing.assert_close(out[0].get(k), out[1].get(k))
+
+
+def test_parse_score_mode_and_combine_scores_for_any_branch():
+    from owp.models.utils import SCORE_MODES, parse_score_mode
+    for mode, branches in SCORE_MODES.items():  # the paper's modes
+        assert parse_score_mode(mode) == (mode.startswith('logits'), branches)
+    assert parse_score_mode('logits*dice') == (True, ('dice', ))
+    assert parse_score_mode('sqrt(iou*dice)') == (False, ('iou', 'dice'))
+    for bad in ('logits', 'logits*', 'sqrt(iou*iou)', 'iou+dice', 'sqrt(iou)'):
+        assert parse_score_mode(bad)[1] == (), bad
+    cls_prob = torch.tensor([[.5, .2], [.1, .8]])
+    dice, iou = torch.tensor([.4, .9]), torch.tensor([.1, .4])
+    torch.testing.assert_close(combine_scores('logits*dice', cls_prob, dice=dice),
+                               cls_prob * dice[:, None])
+    torch.testing.assert_close(combine_scores('sqrt(iou*dice)', cls_prob, iou=iou, dice=dice),
+                               torch.tensor([[.2], [.6]]))
+    with pytest.raises(ValueError, match=r"\['dice'\]"):
+        combine_scores('dice', cls_prob, iou=iou)
