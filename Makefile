@@ -1,12 +1,13 @@
 # Two commands for a fresh machine (see README):
 #   make quickstart   set up .venv (once) and run the shapes open-world quickstart
 #   make test         set up .venv (once) and run the test suite
+#   make lint         ruff (rules in pyproject.toml); `make lint-fix` applies its safe fixes
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k head -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: setup quickstart test data bench clean-outputs
+.PHONY: setup quickstart test lint lint-fix data bench clean-outputs
 
 setup:
 	bash scripts/setup_env.sh $(VENV)
@@ -16,6 +17,12 @@ quickstart: setup
 
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: setup
+	$(PY) -m ruff check .
+
+lint-fix: setup
+	$(PY) -m ruff check --fix .
 
 data: setup
 	$(PY) -m owp.datasets.shapes --out data/shapes

@@ -8,9 +8,12 @@ __version__ = '0.1.0'
 
 # Side-effect imports: each subpackage registers its modules (MODELS, DATASETS,
 # METRICS, HOOKS) and owp.engine patches checkpoint loading for torch >= 2.6.
+# engine first: its checkpoint patch precedes everything else.
+# isort: off
 from . import engine  # noqa: F401,E402
 from . import datasets  # noqa: F401,E402
 from . import evaluation  # noqa: F401,E402
 from . import models  # noqa: F401,E402
 from . import analysis  # noqa: F401,E402
 from . import utils  # noqa: F401,E402
+# isort: on

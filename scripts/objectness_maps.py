@@ -31,11 +31,11 @@ def main(argv=None) -> int:
         if not osp.isfile(path):
             p.error(f'{what} {path!r} does not exist')
 
-    import owp  # noqa: F401  (registers the OWP modules)
-    import owp.engine  # noqa: F401  (installs the safe checkpoint loader)
     from mmdet.apis import init_detector
     from mmengine.config import Config
 
+    import owp  # noqa: F401  (registers the OWP modules)
+    import owp.engine  # noqa: F401  (installs the safe checkpoint loader)
     from owp.analysis import objectness_maps, plot_objectness_maps
     cfg = Config.fromfile(args.config)
     if args.cfg_options:

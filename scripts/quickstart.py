@@ -89,6 +89,7 @@ def loader_options(args):
 def train(name, config, args, max_iters):
     """Run ``mim train mmdet CONFIG`` and stream its progress lines."""
     from mmengine.config import Config
+
     from owp.utils import data_root_cfg_options
     work_dir = osp.join(args.out, name)
     final = osp.join(work_dir, f'iter_{max_iters}.pth')
@@ -140,6 +141,7 @@ def evaluate(name, config, checkpoint, score_mode, args):
     """Propose boxes on the val set with ``score_mode``; return metrics and a score dump."""
     from mmengine.config import Config
     from mmengine.runner import Runner
+
     from owp.utils import set_data_root
     cfg = Config.fromfile(config)
     set_data_root(cfg, args.data)
@@ -150,7 +152,8 @@ def evaluate(name, config, checkpoint, score_mode, args):
     cfg.model.test_cfg.with_score_components = True
     cfg.test_evaluator = [
         cfg.test_evaluator,
-        dict(type='OWPScoreDump', ann_file=cfg.test_evaluator.ann_file, out_file=dump)
+        dict(type='OWPScoreDump', ann_file=cfg.test_evaluator.ann_file, out_file=dump,
+             split=cfg.test_evaluator.split)
     ]
     if args.workers is not None:
         cfg.test_dataloader.num_workers = args.workers
@@ -168,10 +171,10 @@ def main(argv=None):
     args = parse_args(argv)
     warnings.filterwarnings('ignore')
     sys.path.insert(0, REPO)  # run from a checkout without `pip install -e .` too
-    import owp  # noqa: F401  registers owp modules for the in-process evaluation
     from mmengine.config import Config
-    from owp.analysis import (load_score_dump, plot_score_histograms, recall_table,
-                              to_markdown)
+
+    import owp  # noqa: F401  registers owp modules for the in-process evaluation
+    from owp.analysis import load_score_dump, plot_score_histograms, recall_table, to_markdown
     from owp.datasets.shapes import ShapesConfig, generate_shapes
 
     t_start = time.time()

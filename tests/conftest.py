@@ -53,6 +53,7 @@ def point_config_at(cfg, data_root, work_dir=None, max_iters=None):
 def cfg_options_for(config_path, data_root):
     """:func:`point_config_at` (without iterations) as ``--cfg-options`` words."""
     from mmengine.config import Config
+
     from owp.utils import data_root_cfg_options
     opts = data_root_cfg_options(Config.fromfile(config_path), data_root)
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

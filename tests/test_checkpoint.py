@@ -12,15 +12,18 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
+from conftest import CONFIGS, SHAPES_ROOT_CONFIG, cfg_options_for, point_config_at, shrink_images
 from mmengine.config import Config
 from mmengine.logging import HistoryBuffer
 
-from conftest import (CONFIGS, SHAPES_ROOT_CONFIG, cfg_options_for, point_config_at,
-                      shrink_images)
-
 import owp.engine  # noqa: F401  (installs the safe loader)
-from owp.engine import (TRUST_ENV_VAR, UntrustedCheckpointError, checkpoints_trusted,
-                        load_from_local_safe, trusted_checkpoints)
+from owp.engine import (
+    TRUST_ENV_VAR,
+    UntrustedCheckpointError,
+    checkpoints_trusted,
+    load_from_local_safe,
+    trusted_checkpoints,
+)
 
 FINETUNE_CONFIG = osp.join(CONFIGS, 'shapes',
                            'fcos-owp-iou-cs-is-finetune_r18-tiny_fpn_1k_shapes.py')
@@ -183,6 +186,7 @@ def test_opt_in_by_environment_variable(payload_ckpt, monkeypatch):
 
 def test_opt_in_by_config_key_is_scoped_to_that_runner(payload_ckpt, tiny_shapes, tmp_path):
     from mmengine.runner import load_checkpoint
+
     from owp.tools.eval_novel import main
     path, marker = payload_ckpt
     opts = cfg_options_for(SHAPES_ROOT_CONFIG, tiny_shapes)

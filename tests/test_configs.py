@@ -4,10 +4,9 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import CONFIGS, SHAPES_ROOT_CONFIG
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
-from conftest import CONFIGS, SHAPES_ROOT_CONFIG
 
 CONFIG_FILES = sorted(p for p in glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True)
                       if '_base_' not in p.split(osp.sep))
@@ -32,9 +31,10 @@ def test_there_are_configs():
 
 @pytest.mark.parametrize('path', CONFIG_FILES, ids=lambda p: osp.relpath(p, CONFIGS))
 def test_config_builds_and_steps(path):
-    import owp  # noqa: F401  (what custom_imports does)
     from mmdet.registry import MODELS
     from mmdet.testing import demo_mm_inputs
+
+    import owp  # noqa: F401  (what custom_imports does)
 
     cfg = Config.fromfile(path)
     assert cfg.custom_imports['imports'] == ['owp']
@@ -95,8 +95,9 @@ def test_paper_settings_on_real_data():
 
 
 def test_missing_dataset_path_names_the_path(tmp_path):
-    import owp  # noqa: F401
     from mmdet.registry import DATASETS
+
+    import owp  # noqa: F401
     cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
     init_default_scope('mmdet')
     missing = str(tmp_path / 'no-such-dir') + '/'
@@ -122,10 +123,11 @@ RECIPES = {
 @pytest.mark.parametrize('recipe', sorted(RECIPES))
 def test_recipe_freezes_what_it_says(recipe):
     """Two real optimizer steps: frozen weights stay bit-identical, the rest move."""
-    import owp  # noqa: F401
     from mmdet.registry import MODELS
     from mmdet.testing import demo_mm_inputs
     from mmengine.optim import build_optim_wrapper
+
+    import owp  # noqa: F401
 
     path = osp.join(CONFIGS, 'coco', f'fcos-owp-iou-cs-is-{recipe}_r50_fpn_90k_coco-voc.py')
     cfg = Config.fromfile(path)
@@ -155,9 +157,10 @@ def test_recipe_freezes_what_it_says(recipe):
 
 def test_finetune_slows_the_localization_branches_and_keeps_the_bias_rule():
     """Every slowed parameter gets 0.1x the joint recipe's lr and the same decay."""
-    import owp  # noqa: F401
     from mmdet.registry import MODELS
     from mmengine.optim import build_optim_wrapper
+
+    import owp  # noqa: F401
 
     groups = {}
     for recipe in ('joint', 'finetune'):
@@ -183,8 +186,9 @@ def test_finetune_slows_the_localization_branches_and_keeps_the_bias_rule():
 
 
 def test_scale_keys_reject_unmatched_keys_and_bad_rules():
-    import owp  # noqa: F401
     from mmengine.optim import build_optim_wrapper
+
+    import owp  # noqa: F401
     init_default_scope('mmdet')
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.GroupNorm(1, 2))
 

@@ -15,12 +15,12 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import REPO
+from mmdet.registry import DATASETS
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import owp  # noqa: F401  (registers the datasets)
-from conftest import REPO
-from mmdet.registry import DATASETS
 from owp.datasets import DataFileError, check_annotation_dict
 
 _CANDIDATES = [os.environ.get('OWP_SHARED_DATA', ''), osp.join(REPO, '..', 'shared', 'data'),
@@ -215,10 +215,10 @@ def test_degenerate_box_inside_its_image_is_left_to_mmdet(coco_cut):
 
 def test_bad_val_file_stops_training_before_the_first_iteration(tiny_shapes, tmp_path):
     """The runner builds the val dataset when train() starts: the error comes first."""
+    from conftest import SHAPES_ROOT_CONFIG, point_config_at
     from mmengine.config import Config
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
-    from conftest import SHAPES_ROOT_CONFIG, point_config_at
     root = tmp_path / 'shapes'
     shutil.copytree(tiny_shapes, root)
     ann = root / 'annotations' / 'instances_val.json'

@@ -20,11 +20,10 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+from conftest import REPO, SHAPES_ROOT_CONFIG, tiny_shapes_config
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
-
-from conftest import REPO, SHAPES_ROOT_CONFIG, tiny_shapes_config
 
 NUM_VAL = 7  # odd: the 2-rank val sampler pads with one image seen twice
 
@@ -118,8 +117,9 @@ def one_thread():
 
 
 def test_two_process_train_and_eval_equal_one_process(odd_shapes, tmp_path, one_thread):
-    import owp  # noqa: F401
     from mmengine.runner import Runner
+
+    import owp  # noqa: F401
     from owp.analysis import load_score_dump
     from owp.tools.eval_novel import to_output_json
 
@@ -208,6 +208,7 @@ def test_slurm_launcher_on_cpu_head_reduce_mean_and_buffer_sync(tmp_path):
 
 def test_cpu_shim_defers_to_mmengine_when_cuda_is_available(monkeypatch):
     from mmengine.dist import utils as dist_utils
+
     from owp.engine import distributed as shim
     calls = []
     monkeypatch.setattr(shim, '_cuda_available', lambda: True)

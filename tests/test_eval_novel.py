@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO, SHAPES_ROOT_CONFIG
 from test_recall import SPLIT, make_data, make_xclass_data, xclass_reference_ar
 
@@ -80,10 +79,11 @@ def test_results_file_errors_name_the_entry(files, tmp_path, capsys):
 
 
 def test_model_mode_and_dumped_proposals(tiny_shapes, tmp_path, capsys):
-    import owp  # noqa: F401
     from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
+
+    import owp  # noqa: F401
     from owp.tools.eval_novel import main
     from owp.utils import data_root_cfg_options
     cfg = Config.fromfile(SHAPES_ROOT_CONFIG)

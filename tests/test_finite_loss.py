@@ -3,9 +3,8 @@ import math
 
 import pytest
 import torch
-from mmengine.config import Config
-
 from conftest import SHAPES_ROOT_CONFIG, point_config_at, shrink_images
+from mmengine.config import Config
 
 from owp.engine import FiniteLossHook, NonFiniteLossError
 from owp.models import OWPFCOSHead

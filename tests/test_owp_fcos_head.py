@@ -8,8 +8,15 @@ from mmengine.logging import MessageHub
 from mmengine.structures import InstanceData
 
 from owp.models import OWPFCOSHead
-from owp.models.utils import (centerness_target, combine_scores, iou_sampling, iou_target,
-                              objectness_train_mask, points_in_boxes, unknown_object_mask)
+from owp.models.utils import (
+    centerness_target,
+    combine_scores,
+    iou_sampling,
+    iou_target,
+    objectness_train_mask,
+    points_in_boxes,
+    unknown_object_mask,
+)
 
 STRIDES = (8, 16)
 IMG = 64
@@ -56,11 +63,11 @@ METAS = [dict(img_shape=(IMG, IMG), pad_shape=(IMG, IMG), scale_factor=(1., 1.))
 # (branches, sampling, iou_sampling_thr, score_mode, cls_mode, conditional) used by configs
 COMBOS = [
     (('centerness', ), 'center', None, 'logits*centerness', 'joint', False),
-    (('centerness', ), 'center', None, 'centerness', 'frozen', False),
-    (('iou', ), 'inside', None, 'iou', 'frozen', False),
-    (('centerness', 'iou'), 'inside', None, 'sqrt(centerness*iou)', 'frozen', False),
-    (('iou', ), 'center', 0.3, 'iou', 'frozen', False),
-    (('iou', ), 'center', 0.3, 'iou', 'frozen', True),
+    (('centerness', ), 'center', None, 'centerness', 'untrained', False),
+    (('iou', ), 'inside', None, 'iou', 'untrained', False),
+    (('centerness', 'iou'), 'inside', None, 'sqrt(centerness*iou)', 'untrained', False),
+    (('iou', ), 'center', 0.3, 'iou', 'untrained', False),
+    (('iou', ), 'center', 0.3, 'iou', 'untrained', True),
     (('iou', ), 'center', 0.3, 'logits*iou', 'joint', False),
     (('iou', ), 'all', None, 'iou', 'agnostic', False),
     (('centerness', 'iou'), 'all', 0.3, 'logits*centerness', 'joint', True),
@@ -76,7 +83,7 @@ def test_forward_loss_predict(branches, sampling, thr, mode, cls_mode, cond):
     cls, box, obj = head(x)
     assert [o.shape[1] for o in obj] == [len(branches)] * len(STRIDES)
     losses = head.loss_by_feat(cls, box, obj, gts(), METAS)
-    assert ('loss_cls' in losses) == (cls_mode != 'frozen')
+    assert ('loss_cls' in losses) == (cls_mode != 'untrained')
     for b in branches:
         assert torch.isfinite(losses[f'loss_{b}']) and losses[f'loss_{b}'] > 0
     sum(losses.values()).backward()
@@ -86,10 +93,10 @@ def test_forward_loss_predict(branches, sampling, thr, mode, cls_mode, cond):
     r = res[0]
     assert 0 < len(r) <= 50
     assert torch.isfinite(r.scores).all() and (r.scores >= 0).all() and (r.scores <= 1).all()
-    assert set(b for b in branches) <= set(r.keys()) and 'logits' in r.keys()
+    assert set(b for b in branches) <= set(r.keys()) and 'cls_prob' in r.keys()
     if not mode.startswith('logits'):
         assert (r.labels == 0).all()  # class-agnostic: one 'object' label
-        expected = combine_scores(mode, r.logits[:, None], r.get('centerness'), r.get('iou'))
+        expected = combine_scores(mode, r.cls_prob[:, None], r.get('centerness'), r.get('iou'))
         torch.testing.assert_close(r.scores, expected[:, 0])
     else:
         branch = mode.split('*')[1]
@@ -120,6 +127,43 @@ def test_default_is_stock_fcos():
     with torch.no_grad():
         ra = owp.predict_by_feat(*owp(x), batch_img_metas=METAS)[0]
         rb = stock.predict_by_feat(*stock(x), batch_img_metas=METAS)[0]
+    torch.testing.assert_close(ra.bboxes, rb.bboxes)
+    torch.testing.assert_close(ra.scores, rb.scores)
+    assert torch.equal(ra.labels, rb.labels)
+
+
+@pytest.mark.parametrize('opts', [
+    dict(centerness_on_reg=False, norm_on_bbox=False, center_sampling=False),  # mmdet defaults
+    dict(centerness_on_reg=False, norm_on_bbox=True, center_sampling=True),
+])
+def test_stock_fcos_equality_beyond_the_default_head(opts):
+    """Centerness on the classification tower (fused into conv_cls), exp() boxes:
+    still mmdet's FCOSHead, outputs, losses and predictions."""
+    from mmdet.models.dense_heads import FCOSHead
+    owp = make_head(**opts)
+    kw = dict(num_classes=3, in_channels=1, feat_channels=2, stacked_convs=1, strides=STRIDES,
+              regress_ranges=((-1, 24), (24, 1e8)), norm_cfg=None, test_cfg=owp.test_cfg,
+              **opts)
+    stock = FCOSHead(**kw)
+    stock.load_state_dict(owp.state_dict())
+    if not opts['norm_on_bbox']:  # exp() boxes: start small
+        for head in (owp, stock):
+            torch.nn.init.constant_(head.conv_reg.bias, 2.0)
+    x = feats()
+    a, b = owp(x), stock(x)
+    for u, v in zip(a, b):
+        for p, q in zip(u, v):
+            torch.testing.assert_close(p, q)
+    la = owp.loss_by_feat(*a, gts(), METAS)
+    lb = stock.loss_by_feat(*b, gts(), METAS)
+    assert la.keys() == lb.keys()
+    for k in lb:
+        torch.testing.assert_close(la[k], lb[k])
+    owp.eval(), stock.eval()
+    with torch.no_grad():
+        ra = owp.predict_by_feat(*owp(x), batch_img_metas=METAS)[0]
+        rb = stock.predict_by_feat(*stock(x), batch_img_metas=METAS)[0]
+    assert len(ra) > 0
     torch.testing.assert_close(ra.bboxes, rb.bboxes)
     torch.testing.assert_close(ra.scores, rb.scores)
     assert torch.equal(ra.labels, rb.labels)
@@ -291,8 +335,8 @@ def test_points_in_boxes():
     assert not points_in_boxes(pts, boxes[:0]).any()
 
 
-def test_frozen_cls_gets_no_gradient_and_does_not_move():
-    head = make_head(cls_mode='frozen', objectness_branches=('iou', ))
+def test_untrained_cls_gets_no_gradient_and_does_not_move():
+    head = make_head(cls_mode='untrained', objectness_branches=('iou', ))
     frozen = {n: p.detach().clone() for n, p in head.named_parameters()
               if n.startswith(('conv_cls', 'cls_convs'))}
     assert frozen
@@ -319,7 +363,7 @@ def test_agnostic_mode_has_one_class():
 
 
 def test_weights_load_across_cls_modes():
-    frozen = make_head(cls_mode='frozen', objectness_branches=('iou', ))
+    frozen = make_head(cls_mode='untrained', objectness_branches=('iou', ))
     joint = make_head(cls_mode='joint', objectness_branches=('iou', ),
                       unknown_masking=dict(thr=0.95, start_iter=1))
     joint.load_state_dict(frozen.state_dict(), strict=True)
@@ -431,7 +475,7 @@ def test_predict_objectness_maps():
     (dict(objectness_sampling='near'), "objectness_sampling must be one of .*'near'"),
     (dict(objectness_branches=()), 'objectness_branches must be a non-empty subset'),
     (dict(objectness_branches=('dice', )), 'objectness_branches'),
-    (dict(cls_mode='frozen', unknown_masking=dict(thr=0.9)), 'cls_mode=.frozen'),
+    (dict(cls_mode='untrained', unknown_masking=dict(thr=0.9)), 'cls_mode=.untrained'),
     (dict(unknown_masking=dict(thr=0.9, branch='iou')), "branch='iou' needs"),
     (dict(unknown_masking=dict(thr=1.5)), 'unknown_masking.thr'),
     (dict(unknown_masking=dict(thr=0.9, start=3)), 'unknown keys'),
@@ -443,9 +487,10 @@ def test_predict_objectness_maps():
     (dict(unknown_masking=dict(thr=0.9, area_nms_iou=0.5)), 'only acts with area=True'),
     (dict(unknown_masking=dict(thr=0.9, area=True, area_nms_iou=1.5)),
      r'area_nms_iou must be in \(0, 1\]'),
-    (dict(cls_mode='frozen', objectness_branches=('iou', ),
-          test_cfg=dict(score_mode='logits*iou')), "classifier that cls_mode='frozen' never"),
-    (dict(cls_mode='frozen', centerness_on_reg=False), 'set centerness_on_reg=True'),
+    (dict(cls_mode='untrained', objectness_branches=('iou', ),
+          test_cfg=dict(score_mode='logits*iou')), "classifier that cls_mode='untrained' never"),
+    (dict(cls_mode='untrained', centerness_on_reg=False), 'set centerness_on_reg=True'),
+    (dict(cls_predictor_cfg=dict(type='NormedConv2d')), 'cls_predictor_cfg'),
 ])
 def test_invalid_options_fail_at_build(kw, words):
     with pytest.raises(ValueError, match=words):
@@ -470,19 +515,19 @@ def test_unknown_area_masking_never_drops_points_inside_gt_boxes():
 
 @pytest.mark.parametrize('branches, mode', [(('centerness', ), 'centerness'), (('iou', ), 'iou'),
                                             (('centerness', 'iou'), 'sqrt(centerness*iou)')])
-def test_frozen_classifier_defaults_to_objectness_scoring(branches, mode):
-    assert make_head(cls_mode='frozen', objectness_branches=branches).score_mode == mode
+def test_untrained_classifier_defaults_to_objectness_scoring(branches, mode):
+    assert make_head(cls_mode='untrained', objectness_branches=branches).score_mode == mode
     assert make_head(objectness_branches=branches).score_mode.startswith('logits')
 
 
-def test_logits_component_is_the_proposals_own_class_probability():
+def test_cls_prob_component_is_the_proposals_own_class_probability():
     head = make_head(objectness_branches=('iou', ),
                      test_cfg=dict(score_mode='logits*iou', with_score_components=True))
     head.eval()
     with torch.no_grad():
         res = head.predict_by_feat(*head(feats(1)), batch_img_metas=METAS[:1], rescale=False)[0]
     assert len(res) > 0
-    torch.testing.assert_close(res.scores, res.logits * res.iou)
+    torch.testing.assert_close(res.scores, res.cls_prob * res.iou)
 
 
 def test_agnostic_checkpoint_loads_into_a_class_aware_head():
@@ -496,5 +541,100 @@ def test_agnostic_checkpoint_loads_into_a_class_aware_head():
         torch.testing.assert_close(got, sd[f'conv_cls.{name}'].expand_as(got))
     torch.testing.assert_close(joint.conv_iou.weight, agnostic.conv_iou.weight)
     # frozen <-> joint: same shapes, strict both ways
-    make_head(cls_mode='frozen', objectness_branches=('iou', )).load_state_dict(
+    make_head(cls_mode='untrained', objectness_branches=('iou', )).load_state_dict(
         joint.state_dict(), strict=True)
+
+
+def test_deprecated_cls_mode_frozen_is_untrained():
+    with pytest.warns(DeprecationWarning, match="cls_mode='untrained'"):
+        old = make_head(cls_mode='frozen', objectness_branches=('iou', ))
+    new = make_head(cls_mode='untrained', objectness_branches=('iou', ))
+    assert old.cls_mode == 'untrained' and old.score_mode == new.score_mode == 'iou'
+    assert not any(p.requires_grad for p in old.conv_cls.parameters())
+    la = old.loss_by_feat(*old(feats()), gts(), METAS)
+    lb = new.loss_by_feat(*new(feats()), gts(), METAS)
+    assert la.keys() == lb.keys() and 'loss_cls' not in la
+    for k in la:
+        torch.testing.assert_close(la[k], lb[k])
+
+
+def test_custom_accuracy_losses_behave_as_in_mmdet():
+    """A classification loss with ``custom_accuracy`` adds its accuracy, as FCOSHead does."""
+    from mmdet.models.dense_heads import FCOSHead
+    loss_cls = dict(type='CrossEntropyCustomLoss', num_classes=3, use_sigmoid=False,
+                    loss_weight=1.0)
+    owp = make_head(loss_cls=loss_cls)
+    torch.manual_seed(0)
+    stock = FCOSHead(num_classes=3, in_channels=1, feat_channels=2, stacked_convs=1,
+                     strides=STRIDES, regress_ranges=((-1, 24), (24, 1e8)), norm_cfg=None,
+                     center_sampling=True, center_sample_radius=1.5, norm_on_bbox=True,
+                     centerness_on_reg=True, loss_cls=loss_cls, test_cfg=owp.test_cfg)
+    stock.load_state_dict(owp.state_dict())
+    la = owp.loss_by_feat(*owp(feats()), gts(), METAS)
+    lb = stock.loss_by_feat(*stock(feats()), gts(), METAS)
+    assert set(la) == set(lb) and len(set(la) - {'loss_cls', 'loss_bbox', 'loss_centerness'}) > 0
+    for k in lb:
+        torch.testing.assert_close(la[k], lb[k])
+
+
+def test_a_new_objectness_cue_is_one_table_line(monkeypatch):
+    """CONTRIBUTING.md's recipe: a pure target function + one OBJECTNESS_BRANCHES line."""
+    from owp.models.dense_heads import owp_fcos_head as mod
+
+    def half_iou(pred_ltrb, target_ltrb):
+        return 0.5 * iou_target(pred_ltrb, target_ltrb)
+    monkeypatch.setitem(mod.OBJECTNESS_BRANCHES, 'half_iou',
+                        mod.ObjectnessBranch(half_iou, 'reg', 'loss_iou'))
+    head = make_head(objectness_branches=('iou', 'half_iou'), objectness_sampling='inside',
+                     test_cfg=dict(score_mode='sqrt(iou*half_iou)', with_score_components=True))
+    assert head.conv_half_iou.in_channels == head.feat_channels
+    seen = {}
+    orig = head.loss_iou.forward
+
+    def record(pred, target, *a, **k):
+        seen.setdefault('targets', []).append(target.detach())
+        return orig(pred, target, *a, **k)
+    monkeypatch.setattr(head.loss_iou, 'forward', record)
+    losses = head.loss_by_feat(*head(feats()), gts(), METAS)
+    assert {'loss_iou', 'loss_half_iou'} <= set(losses)
+    iou_t, half_t = seen['targets']
+    torch.testing.assert_close(half_t, 0.5 * iou_t)
+    head.eval()
+    with torch.no_grad():
+        r = head.predict_by_feat(*head(feats()), batch_img_metas=METAS, rescale=False)[0]
+    torch.testing.assert_close(r.scores, (r.iou * r.half_iou).sqrt())
+
+
+@pytest.mark.parametrize('branches, mode', [(('centerness', ), 'logits*centerness'),
+                                            (('centerness', 'iou'), 'logits*iou')])
+def test_score_components_do_not_change_class_aware_predictions(branches, mode):
+    """With components the head takes its own path; without, mmdet's (super()): same boxes."""
+    x = feats()
+    out = []
+    for comps in (False, True):
+        head = make_head(objectness_branches=branches,
+                         test_cfg=dict(score_mode=mode, with_score_components=comps))
+        head.eval()
+        with torch.no_grad():
+            out.append(head.predict_by_feat(*head(x), batch_img_metas=METAS)[0])
+    assert len(out[0]) > 0 and 'cls_prob' in out[1] and 'cls_prob' not in out[0]
+    for k in ('bboxes', 'scores', 'labels'):
+        torch.testing.assert_close(out[0].get(k), out[1].get(k))
+
+
+def test_parse_score_mode_and_combine_scores_for_any_branch():
+    from owp.models.utils import SCORE_MODES, parse_score_mode
+    for mode, branches in SCORE_MODES.items():  # the paper's modes
+        assert parse_score_mode(mode) == (mode.startswith('logits'), branches)
+    assert parse_score_mode('logits*dice') == (True, ('dice', ))
+    assert parse_score_mode('sqrt(iou*dice)') == (False, ('iou', 'dice'))
+    for bad in ('logits', 'logits*', 'sqrt(iou*iou)', 'iou+dice', 'sqrt(iou)'):
+        assert parse_score_mode(bad)[1] == (), bad
+    cls_prob = torch.tensor([[.5, .2], [.1, .8]])
+    dice, iou = torch.tensor([.4, .9]), torch.tensor([.1, .4])
+    torch.testing.assert_close(combine_scores('logits*dice', cls_prob, dice=dice),
+                               cls_prob * dice[:, None])
+    torch.testing.assert_close(combine_scores('sqrt(iou*dice)', cls_prob, iou=iou, dice=dice),
+                               torch.tensor([[.2], [.6]]))
+    with pytest.raises(ValueError, match=r"\['dice'\]"):
+        combine_scores('dice', cls_prob, iou=iou)

@@ -233,8 +233,12 @@ def test_validate_results_accepts_good_input():
 @pytest.mark.parametrize('seed', range(4))
 def test_component_matching_equals_sequential_greedy(seed):
     """The per-component solver gives the sequential greedy's ranks, conflicts included."""
-    from owp.evaluation.functional.recall import (IOU_THRS, box_iou_xywh,
-                                                  component_match_ranks, greedy_match_ranks)
+    from owp.evaluation.functional.recall import (
+    IOU_THRS,
+    box_iou_xywh,
+    component_match_ranks,
+    greedy_match_ranks,
+    )
     rng = np.random.default_rng(seed)
     matched = 0
     for _ in range(60):
@@ -265,8 +269,13 @@ def _flat(coco, dets):
 
 def test_small_batches_and_interleaved_input_give_the_same_matching():
     """Batching (many tiny batches), threads and input order across images change nothing."""
-    from owp.evaluation.functional.recall import (IOU_THRS, UNMATCHED, match_ranks_flat,
-                                                  positions_in_runs, rank_by_image)
+    from owp.evaluation.functional.recall import (
+    IOU_THRS,
+    UNMATCHED,
+    match_ranks_flat,
+    positions_in_runs,
+    rank_by_image,
+    )
     coco, dets = make_data(7, n_img=60)
     gt, (img, boxes, scores) = _flat(coco, dets)
     target = (~gt.crowd)[:, None]

@@ -7,7 +7,6 @@ import sys
 import textwrap
 
 import torch
-
 from conftest import REPO, SHAPES_ROOT_CONFIG
 
 # The child trains the tiny shapes config at 64 px on one thread and writes the

@@ -6,13 +6,12 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from conftest import tiny_shapes_config
 from pycocotools.coco import COCO
 
 from owp.datasets import shapes
 from owp.datasets.shapes import ShapesConfig, generate_shapes, render_shape
 from owp.datasets.splits import SHAPES_BASE_CLASSES, SHAPES_NOVEL_CLASSES
-
-from conftest import tiny_shapes_config
 
 
 def _load(root, split):

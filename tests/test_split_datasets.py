@@ -2,10 +2,10 @@
 import json
 
 import pytest
+from mmdet.registry import DATASETS
 from mmengine.registry import init_default_scope
 
 import owp  # noqa: F401  (registers the datasets)
-from mmdet.registry import DATASETS
 
 
 def _coco(tmp_path):

@@ -3,8 +3,12 @@ import json
 
 import pytest
 
-from owp.datasets.splits import (COCO_VOC_BASE_CLASSES, LVIS_NUM_BASE_FREQUENT,
-                                 SHAPES_BASE_CLASSES, resolve_split)
+from owp.datasets.splits import (
+    COCO_VOC_BASE_CLASSES,
+    LVIS_NUM_BASE_FREQUENT,
+    SHAPES_BASE_CLASSES,
+    resolve_split,
+)
 
 COCO_NAMES = [
     'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat',

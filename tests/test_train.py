@@ -7,10 +7,9 @@ import sys
 
 import pytest
 import torch
+from conftest import SHAPES_ROOT_CONFIG, cfg_options_for, point_config_at
 from mmengine.config import Config
 from mmengine.hooks import Hook
-
-from conftest import SHAPES_ROOT_CONFIG, cfg_options_for, point_config_at
 
 
 def test_mim_train_two_iterations(tiny_shapes, tmp_path):
@@ -76,10 +75,11 @@ def test_resume_continues_from_last_checkpoint(tiny_shapes, tmp_path):
 
 def test_load_from_checkpoint(tiny_shapes, tmp_path):
     """`load_from` (finetuning from an OWP checkpoint) goes through the same loader."""
-    import owp  # noqa: F401
-    from mmengine.runner import load_checkpoint
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+
+    import owp  # noqa: F401
     cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
@@ -96,8 +96,9 @@ def test_load_from_checkpoint(tiny_shapes, tmp_path):
 
 def test_finetune_recipe_trains_from_an_owp_checkpoint(tiny_shapes, tmp_path):
     """OWP model (frozen classifier) -> finetune config: load_from, slowed branches, 2 iters."""
-    import owp  # noqa: F401
     from conftest import CONFIGS
+
+    import owp  # noqa: F401
     owp_cfg = Config.fromfile(osp.join(CONFIGS, 'shapes',
                                        'fcos-owp-iou-cs-is_r18-tiny_fpn_1k_shapes.py'))
     point_config_at(owp_cfg, tiny_shapes, work_dir=tmp_path / 'owp', max_iters=1)
@@ -137,8 +138,9 @@ def test_finetune_recipe_trains_from_an_owp_checkpoint(tiny_shapes, tmp_path):
 
 def test_unknown_masking_trains_through_the_real_pipeline(tiny_shapes, tmp_path):
     """Masking (point and area) on real data batches: boxes as the pipeline makes them."""
-    import owp  # noqa: F401
     from conftest import CONFIGS
+
+    import owp  # noqa: F401
     cfg = Config.fromfile(osp.join(
         CONFIGS, 'shapes', 'fcos-owp-iou-cs-is-joint-unknown_r18-tiny_fpn_1k_shapes.py'))
     point_config_at(cfg, tiny_shapes, work_dir=tmp_path, max_iters=2)

@@ -1,10 +1,10 @@
 # OWP, both objectness branches (paper table 1 "sqrt(centerness * IOU)"),
-# trained on every point inside a box; classification frozen; scored by the
+# trained on every point inside a box; classifier untrained; scored by the
 # geometric mean of the two.
 _base_ = './fcos_r50_fpn_90k_coco-voc.py'
 model = dict(
     bbox_head=dict(
-        cls_mode='frozen',
+        cls_mode='untrained',
         objectness_branches=('centerness', 'iou'),
         objectness_sampling='inside'),
     test_cfg=dict(score_mode='sqrt(centerness*iou)'))

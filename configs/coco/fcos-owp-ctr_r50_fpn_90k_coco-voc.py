@@ -1,7 +1,7 @@
-# OWP, centerness objectness (paper table 1 "centerness"): classification
-# frozen, regression + centerness trained on FCOS's center-sampled positives,
+# OWP, centerness objectness (paper table 1 "centerness"): classifier
+# untrained, regression + centerness trained on FCOS's center-sampled positives,
 # proposals scored by centerness alone (class-agnostic).
 _base_ = './fcos_r50_fpn_90k_coco-voc.py'
 model = dict(
-    bbox_head=dict(cls_mode='frozen'),
+    bbox_head=dict(cls_mode='untrained'),
     test_cfg=dict(score_mode='centerness'))

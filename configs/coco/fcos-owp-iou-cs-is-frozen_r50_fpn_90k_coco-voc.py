@@ -1,7 +1,8 @@
 # Appendix A, "frozen" recipe (table 3): the finetune recipe with the
 # localization branches (regression tower, box and IoU convs, FPN-level scales)
 # frozen instead of slowed, so they keep the OWP model's weights while
-# classification trains on top. Frozen here means lr and weight decay scaled by
+# classification trains on top (the classifier trains here; the OWP configs'
+# cls_mode='untrained' is the one that never trains it). Frozen here means lr and weight decay scaled by
 # 0 (owp's ScaledOptimWrapperConstructor): config-only and safe under DDP
 # (parameters frozen after the model is wrapped would break it). Their gradients
 # are still computed (the box and IoU losses still train the backbone and neck,

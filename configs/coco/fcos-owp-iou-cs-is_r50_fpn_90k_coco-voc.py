@@ -1,11 +1,11 @@
 # OWP, IoU-CS-IS (paper sec. 3.2, table 1): an IoU branch trained on FCOS's
 # center-sampled points with IoU sampling (targets below `iou_sampling_thr` set
-# to 0); classification frozen; scored by IoU alone.
+# to 0); classifier untrained; scored by IoU alone.
 _base_ = './fcos_r50_fpn_90k_coco-voc.py'
 iou_sampling_thr = 0.3
 model = dict(
     bbox_head=dict(
-        cls_mode='frozen',
+        cls_mode='untrained',
         objectness_branches=('iou', ),
         objectness_sampling='center',
         iou_sampling_thr=iou_sampling_thr),

@@ -1,9 +1,25 @@
-# Importing score_dump registers OWPScoreDump in mmdet's METRICS.
+from ..evaluation.metrics.owp_score_dump import load_score_dump
 from .objectness_maps import objectness_maps, plot_objectness_maps
 from .plots import plot_score_histograms, proposal_groups
-from .score_dump import OWPScoreDump, box_iou_xyxy, load_score_dump
 from .tables import recall_table, to_markdown
 
-__all__ = ['OWPScoreDump', 'box_iou_xyxy', 'load_score_dump', 'objectness_maps',
-           'plot_objectness_maps', 'plot_score_histograms', 'proposal_groups', 'recall_table',
-           'to_markdown']
+__all__ = ['load_score_dump', 'objectness_maps', 'plot_objectness_maps', 'plot_score_histograms',
+           'proposal_groups', 'recall_table', 'to_markdown']
+
+#: Names that moved out of owp.analysis: still importable from here for one
+#: release, with a DeprecationWarning.
+_MOVED = {'OWPScoreDump': 'owp.evaluation.metrics.OWPScoreDump (give it a split)',
+          'box_iou_xyxy': 'owp.evaluation.functional.box_iou_xywh (xywh boxes)'}
+
+
+def __getattr__(name: str):
+    if name not in _MOVED:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    import importlib
+    import warnings
+    warnings.warn(f'owp.analysis.{name} is deprecated and will be removed in the next release; '
+                  f'use {_MOVED[name]}', DeprecationWarning, stacklevel=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DeprecationWarning)
+        module = importlib.import_module('owp.analysis.score_dump')
+    return getattr(module, name)

@@ -1,5 +1,5 @@
 """Dense objectness maps of one image, per FPN level (paper fig. 7, appendix B)."""
-from typing import Dict, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 import torch

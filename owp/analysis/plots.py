@@ -1,4 +1,5 @@
 """Plots researchers look at rather than read: score histograms (paper fig. 5)."""
+import warnings
 from typing import Dict, Mapping, Optional
 
 import numpy as np
@@ -34,7 +35,8 @@ def plot_score_histograms(dumps: Mapping[str, Mapping[str, np.ndarray]], out_fil
     Args:
         dumps: ``{panel title: score dump}``.
         out_file: PNG path.
-        key: Which array to histogram ('score', 'logits', 'centerness', 'iou').
+        key: Which array to histogram ('score', 'cls_prob', 'centerness', 'iou';
+            'logits' is the deprecated spelling of 'cls_prob').
         iou_thr: IoU for the novel/base/background split.
         bins: Histogram bins over [0, 1].
         title: Figure title.
@@ -42,6 +44,11 @@ def plot_score_histograms(dumps: Mapping[str, Mapping[str, np.ndarray]], out_fil
     Returns:
         str: ``out_file``.
     """
+    if key == 'logits':
+        warnings.warn("plot_score_histograms: key='logits' is deprecated and will be removed in "
+                      "the next release; use key='cls_prob' (the class probability)",
+                      DeprecationWarning, stacklevel=2)
+        key = 'cls_prob'
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

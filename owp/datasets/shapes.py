@@ -242,9 +242,9 @@ def _make_image(cfg: ShapesConfig, classes: List[str],
 IMAGE_TRIES = 20
 
 
-def _write_split(cfg: ShapesConfig, out: str, split: str, num: int, seed: int,
-                 classes: List[str], progress: bool) -> Dict:
-    img_dir = osp.join(out, split)
+def _write_image_set(cfg: ShapesConfig, out: str, image_set: str, num: int, seed: int,
+                     classes: List[str], progress: bool) -> Dict:
+    img_dir = osp.join(out, image_set)
     os.makedirs(img_dir, exist_ok=True)
     rng = np.random.default_rng(seed)
     h, w = cfg.img_size
@@ -258,7 +258,7 @@ def _write_split(cfg: ShapesConfig, out: str, split: str, num: int, seed: int,
             raise ValueError(
                 f'cannot place min_objects={cfg.min_objects} objects of {cfg.min_size}-'
                 f'{cfg.max_size} px with max_overlap={cfg.max_overlap} in a {w}x{h} image '
-                f'({IMAGE_TRIES} tries at {split} image {i}); lower min_objects or max_size, '
+                f'({IMAGE_TRIES} tries at {image_set} image {i}); lower min_objects or max_size, '
                 'or raise max_overlap or img_size')
         name = f'{i:06d}.jpg'
         cv2.imwrite(osp.join(img_dir, name), img[..., ::-1],
@@ -268,14 +268,14 @@ def _write_split(cfg: ShapesConfig, out: str, split: str, num: int, seed: int,
             anns.append(dict(id=len(anns) + 1, image_id=i + 1, category_id=o['cls'] + 1,
                              bbox=o['bbox'], area=o['area'], iscrowd=0))
         if progress and ((i + 1) % 200 == 0 or i + 1 == num):
-            print(f'[shapes] {split}: {i + 1}/{num} images', file=sys.stderr, flush=True)
+            print(f'[shapes] {image_set}: {i + 1}/{num} images', file=sys.stderr, flush=True)
     base = set(cfg.base_classes)
     coco = dict(
         info=dict(description='owp synthetic shapes benchmark', config=_jsonable(cfg)),
         images=images, annotations=anns,
         categories=[dict(id=k + 1, name=c, supercategory='base' if c in base else 'novel')
                     for k, c in enumerate(classes)])
-    ann_file = osp.join(out, 'annotations', f'instances_{split}.json')
+    ann_file = osp.join(out, 'annotations', f'instances_{image_set}.json')
     os.makedirs(osp.dirname(ann_file), exist_ok=True)
     with open(ann_file, 'w') as f:
         json.dump(coco, f)
@@ -330,8 +330,8 @@ def generate_shapes(out: str, cfg: Optional[ShapesConfig] = None, *, overwrite: 
         os.remove(stamp)
     # Independent streams so that train does not change when num_val does.
     seeds = np.random.SeedSequence(cfg.seed).spawn(2)
-    _write_split(cfg, out, 'train', cfg.num_train, seeds[0], classes, progress)
-    _write_split(cfg, out, 'val', cfg.num_val, seeds[1], classes, progress)
+    _write_image_set(cfg, out, 'train', cfg.num_train, seeds[0], classes, progress)
+    _write_image_set(cfg, out, 'val', cfg.num_val, seeds[1], classes, progress)
     with open(stamp, 'w') as f:  # written last: marks a complete dataset
         json.dump(want, f, indent=1)
     return files
@@ -370,8 +370,8 @@ def main(argv=None) -> int:
     except (ValueError, FileExistsError) as e:
         print(f'owp-shapes: error: {e}', file=sys.stderr)
         return 2
-    for split, path in files.items():
-        print(f'{split}: {path}')
+    for image_set, path in files.items():
+        print(f'{image_set}: {path}')
     return 0
 
 

@@ -160,10 +160,11 @@ def _keep_enough_proposals(test_cfg, kmax: int, config: str) -> None:
 
 
 def eval_model(args) -> Dict[str, float]:
-    import owp  # noqa: F401  (registers owp modules)
-    import owp.engine  # noqa: F401  (installs the safe checkpoint loader)
     from mmengine.config import Config, DictAction  # noqa: F401
     from mmengine.runner import Runner
+
+    import owp  # noqa: F401  (registers owp modules)
+    import owp.engine  # noqa: F401  (installs the safe checkpoint loader)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

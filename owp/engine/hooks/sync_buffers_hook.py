@@ -1,9 +1,9 @@
 """Keep model buffers (BatchNorm running statistics) equal on every rank."""
 import torch
+from mmdet.registry import HOOKS
 from mmengine.dist import all_reduce_params, is_distributed
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmdet.registry import HOOKS
 
 __all__ = ['SyncBuffersIterHook']
 

@@ -11,8 +11,14 @@ from typing import Dict, List, Mapping, Sequence
 import numpy as np
 
 from ...datasets.splits import SplitSpec, resolve_split
-from .recall import (AUC_MAX_DETS, match_ranks_flat, oln_auc, rank_by_image,
-                     recall_from_arrays, xclass_recall_from_arrays)
+from .recall import (
+    AUC_MAX_DETS,
+    match_ranks_flat,
+    oln_auc,
+    rank_by_image,
+    recall_from_arrays,
+    xclass_recall_from_arrays,
+)
 
 __all__ = ['PROTOCOLS', 'SUBSETS', 'OLN_MAX_DETS', 'AUC_AR1_ZERO_KEY', 'validate_results',
            'results_to_arrays', 'evaluate_proposals', 'base_class_ap', 'ks_beyond_proposals']

@@ -6,14 +6,14 @@ import warnings
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger
-from mmdet.registry import METRICS
 
 from ...datasets.splits import SplitSpec, resolve_split
 from ..functional.lvis_ap import lvis_federated_ap
-from ..functional.proposals import (PROTOCOLS, SUBSETS, base_class_ap, evaluate_proposals)
+from ..functional.proposals import PROTOCOLS, SUBSETS, base_class_ap, evaluate_proposals
 
 __all__ = ['OWPRecallMetric']
 

@@ -1,3 +1,3 @@
-from .owp_fcos_head import OWPFCOSHead
+from .owp_fcos_head import OBJECTNESS_BRANCHES, ObjectnessBranch, OWPFCOSHead
 
-__all__ = ['OWPFCOSHead']
+__all__ = ['OBJECTNESS_BRANCHES', 'OWPFCOSHead', 'ObjectnessBranch']

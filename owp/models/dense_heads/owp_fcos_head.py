@@ -1,26 +1,63 @@
 """OWPFCOSHead: FCOS with IoU / conditional objectness for open-world proposals."""
 import contextlib
-from typing import Dict, List, Optional, Sequence, Tuple
+import warnings
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.ops import batched_nms
 from mmdet.models.dense_heads import FCOSHead
-from mmdet.models.dense_heads.anchor_free_head import AnchorFreeHead
-from mmdet.models.utils import filter_scores_and_topk, multi_apply
+from mmdet.models.utils import filter_scores_and_topk
 from mmdet.registry import MODELS
 from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
 from mmengine.logging import MessageHub, print_log
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from ..utils.objectness import (OBJECTNESS_SAMPLING, SCORE_MODES, centerness_target,
-                                combine_scores, fused_conv3x3, iou_sampling, iou_target,
-                                objectness_train_mask, points_in_boxes, unknown_object_mask)
+from ..utils import objectness as cues
+from ..utils.objectness import (
+    OBJECTNESS_SAMPLING,
+    combine_scores,
+    fused_conv3x3,
+    iou_sampling,
+    objectness_train_mask,
+    parse_score_mode,
+    points_in_boxes,
+    unknown_object_mask,
+)
 
-BRANCHES = ('centerness', 'iou')
-CLS_MODES = ('joint', 'frozen', 'agnostic')
+
+class ObjectnessBranch(NamedTuple):
+    """One objectness cue of :class:`OWPFCOSHead`.
+
+    Attributes:
+        target: ``(pred_ltrb (N, 4) detached, target_ltrb (N, 4)) -> (N,)``
+            targets in [0, 1] for points inside a box (distances in the
+            head's units); a pure function.
+        tower: 'reg' (the conv sits on the regression tower) or 'cls' (on the
+            classification tower unless ``centerness_on_reg``, as FCOS's centerness).
+        loss: Name of the head's loss module for it (``loss_centerness`` is
+            FCOS's config, ``loss_iou`` the ``loss_iou`` argument, BCE).
+    """
+    target: Callable[[Tensor, Tensor], Tensor]
+    tower: str
+    loss: str
+
+
+#: The objectness branches a config can list in ``objectness_branches``, in
+#: their canonical channel order. A new cue is one line here (and its target
+#: function in ``owp/models/utils/objectness.py``); see CONTRIBUTING.md.
+OBJECTNESS_BRANCHES = {
+    'centerness': ObjectnessBranch(lambda pred, tgt: cues.centerness_target(tgt), 'cls',
+                                   'loss_centerness'),  # FCOS, eq. 1
+    'iou': ObjectnessBranch(cues.iou_target, 'reg', 'loss_iou'),  # paper eq. 2
+}
+#: ``cls_mode`` values: the classifier is trained ('joint'), never trained
+#: ('untrained': OWP, sec. 4), or trained on one 'object' class ('agnostic').
+CLS_MODES = ('joint', 'untrained', 'agnostic')
+#: Old spellings, accepted with a DeprecationWarning for one release.
+DEPRECATED_CLS_MODES = {'frozen': 'untrained'}
 
 
 @MODELS.register_module()
@@ -33,8 +70,8 @@ class OWPFCOSHead(FCOSHead):
 
     Args:
         objectness_branches (Sequence[str]): Non-empty subset of
-            ('centerness', 'iou'). The IoU branch sits on the regression tower
-            (paper fig. 1) and predicts eq. 2.
+            :data:`OBJECTNESS_BRANCHES` ('centerness', 'iou'). The IoU branch
+            sits on the regression tower (paper fig. 1) and predicts eq. 2.
         conditional_objectness (bool): Objectness convs see the regression
             tower's features concatenated with the (stride-normalised)
             regression output, 4 more channels (paper fig. 2).
@@ -45,9 +82,12 @@ class OWPFCOSHead(FCOSHead):
             its level's range) or 'all' (every point, background target 0).
         iou_sampling_thr (float, optional): IoU sampling (sec. 3.2): objectness
             targets below it are set to 0. None disables it.
-        cls_mode (str): 'joint' (classification trained), 'frozen' (no
-            gradient, no loss: the OWP recipe of sec. 4) or 'agnostic' (one
-            'object' class, every ground truth mapped to it).
+        cls_mode (str): 'joint' (classification trained), 'untrained' (the
+            classification tower and ``conv_cls`` get no loss and no gradient:
+            the OWP recipe of sec. 4) or 'agnostic' (one 'object' class, every
+            ground truth mapped to it). 'frozen' is the deprecated spelling of
+            'untrained' (not to be confused with appendix A's "frozen" recipe,
+            which trains the classifier and freezes localization).
         unknown_masking (dict, optional): Unknown-object masking (sec. 3.3):
             ``dict(thr=0.95, start_iter=5000, branch=None, area=False,
             area_nms_iou=None)``. Background points whose objectness
@@ -74,19 +114,29 @@ class OWPFCOSHead(FCOSHead):
                      type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
                  **kwargs) -> None:
         branches = tuple(objectness_branches)
-        if not branches or any(b not in BRANCHES for b in branches) or \
+        known = tuple(OBJECTNESS_BRANCHES)
+        if not branches or any(b not in known for b in branches) or \
                 len(set(branches)) != len(branches):
             raise ValueError('objectness_branches must be a non-empty subset of '
-                             f'{BRANCHES}, got {objectness_branches!r}')
-        self.branches = tuple(b for b in BRANCHES if b in branches)  # canonical order
+                             f'{known}, got {objectness_branches!r}')
+        self.branches = tuple(b for b in known if b in branches)  # canonical order
         if objectness_sampling not in OBJECTNESS_SAMPLING:
             raise ValueError(f'objectness_sampling must be one of {OBJECTNESS_SAMPLING}, '
                              f'got {objectness_sampling!r}')
+        if cls_mode in DEPRECATED_CLS_MODES:
+            new = DEPRECATED_CLS_MODES[cls_mode]
+            warnings.warn(f'OWPFCOSHead: cls_mode={cls_mode!r} is deprecated and will be removed '
+                          f'in the next release; use cls_mode={new!r} (same behaviour)',
+                          DeprecationWarning, stacklevel=2)
+            cls_mode = new
         if cls_mode not in CLS_MODES:
             raise ValueError(f'cls_mode must be one of {CLS_MODES}, got {cls_mode!r}')
         if iou_sampling_thr is not None and not 0 < iou_sampling_thr < 1:
             raise ValueError(f'iou_sampling_thr must be in (0, 1) or None, got '
                              f'{iou_sampling_thr!r}')
+        if kwargs.get('cls_predictor_cfg') is not None:
+            raise ValueError('OWPFCOSHead does not support cls_predictor_cfg (a 1x1 normed '
+                             'classifier): the objectness convs are fused into the 3x3 conv_cls')
         self.unknown_masking = self._check_masking(unknown_masking, cls_mode)
         self.conditional_objectness = conditional_objectness
         self.conditional_detach = conditional_detach
@@ -98,11 +148,11 @@ class OWPFCOSHead(FCOSHead):
         super().__init__(num_classes=num_classes, in_channels=in_channels, **kwargs)
         self.loss_iou = MODELS.build(loss_iou)
         self.score_mode = self._check_score_mode(self.test_cfg)
-        if cls_mode == 'frozen' and any(self._on_cls_tower(b) for b in self.branches):
-            raise ValueError("cls_mode='frozen' freezes the classification tower, where the "
-                             'centerness branch sits unless centerness_on_reg=True (or '
+        if cls_mode == 'untrained' and any(self._on_cls_tower(b) for b in self.branches):
+            raise ValueError("cls_mode='untrained' freezes the classification tower, where "
+                             'the centerness branch sits unless centerness_on_reg=True (or '
                              'conditional_objectness=True); set centerness_on_reg=True')
-        if cls_mode == 'frozen':
+        if cls_mode == 'untrained':
             for p in list(self.cls_convs.parameters()) + list(self.conv_cls.parameters()):
                 p.requires_grad_(False)
 
@@ -116,9 +166,9 @@ class OWPFCOSHead(FCOSHead):
                              f'{sorted(allowed)}')
         if 'thr' not in cfg or not 0 < cfg['thr'] < 1:
             raise ValueError(f"unknown_masking.thr must be in (0, 1), got {cfg.get('thr')!r}")
-        if cls_mode == 'frozen':
+        if cls_mode == 'untrained':
             raise ValueError("unknown_masking acts on the classification loss; it cannot be "
-                             "used with cls_mode='frozen'")
+                             "used with cls_mode='untrained'")
         out = dict(start_iter=0, branch=None, area=False, area_nms_iou=None)
         out.update(cfg)
         if isinstance(out['start_iter'], bool) or not isinstance(out['start_iter'], int) \
@@ -143,21 +193,26 @@ class OWPFCOSHead(FCOSHead):
         return out
 
     def _check_score_mode(self, test_cfg) -> str:
+        """``test_cfg.score_mode``, or its default, checked against the branches."""
         mode = (test_cfg or {}).get('score_mode', None)
-        if mode is None and self.cls_mode == 'frozen':  # no trained classifier
-            mode = {('centerness', ): 'centerness', ('iou', ): 'iou'}.get(
-                self.branches, 'sqrt(centerness*iou)')
+        if mode is None and self.cls_mode == 'untrained':  # no trained classifier
+            mode = self.branches[0] if len(self.branches) == 1 else \
+                'sqrt({}*{})'.format(*self.branches[:2])
         elif mode is None:  # stock FCOS scoring with whichever branch there is
-            mode = 'logits*centerness' if 'centerness' in self.branches else 'logits*iou'
-        if mode not in SCORE_MODES:
-            raise ValueError(f'test_cfg.score_mode must be one of {list(SCORE_MODES)}, '
-                             f'got {mode!r}')
-        if self.cls_mode == 'frozen' and mode.startswith('logits'):
+            mode = 'logits*centerness' if 'centerness' in self.branches else \
+                f'logits*{self.branches[0]}'
+        class_aware, needed = parse_score_mode(mode) if isinstance(mode, str) else (False, ())
+        known = tuple(OBJECTNESS_BRANCHES)
+        if not needed or any(b not in known for b in needed):
+            valid = [f'logits*{b}' for b in known] + list(known) + \
+                [f'sqrt({a}*{b})' for i, a in enumerate(known) for b in known[i + 1:]]
+            raise ValueError(f'test_cfg.score_mode must be one of {valid}, got {mode!r}')
+        if self.cls_mode == 'untrained' and class_aware:
             raise ValueError(f"test_cfg.score_mode={mode!r} ranks proposals by a classifier "
-                             "that cls_mode='frozen' never trains; use an objectness-only "
+                             "that cls_mode='untrained' never trains; use an objectness-only "
                              "mode ('centerness', 'iou', 'sqrt(centerness*iou)') or "
                              "cls_mode='joint'")
-        missing = [b for b in SCORE_MODES[mode] if b not in self.branches]
+        missing = [b for b in needed if b not in self.branches]
         if missing:
             raise ValueError(f'test_cfg.score_mode={mode!r} needs objectness branch(es) '
                              f'{missing}; objectness_branches={self.branches}')
@@ -211,57 +266,90 @@ class OWPFCOSHead(FCOSHead):
         return bbox_pred.detach() if self.conditional_detach else bbox_pred
 
     def _on_cls_tower(self, branch: str) -> bool:
-        """mmdet's FCOS puts centerness on the cls tower unless centerness_on_reg."""
-        return (branch == 'centerness' and not self.centerness_on_reg
+        """Whether ``branch``'s conv sits on the classification tower.
+
+        A branch of tower 'cls' in :data:`OBJECTNESS_BRANCHES` (centerness, as
+        in mmdet's FCOS) moves to the regression tower with
+        ``centerness_on_reg`` or ``conditional_objectness``.
+        """
+        return (OBJECTNESS_BRANCHES[branch].tower == 'cls' and not self.centerness_on_reg
                 and not self.conditional_objectness)
 
     def forward_single(self, x: Tensor, scale, stride: int) -> Tuple[Tensor, Tensor, Tensor]:
         """One level: class logits (B, C, H, W), boxes (B, 4, H, W), objectness (B, K, H, W).
 
-        Re-states FCOSHead.forward_single because the objectness convs need the
-        towers' features, which it does not return. ``K = len(self.branches)``,
-        channels in the order of ``self.branches``.
-
-        The 1-channel objectness convs are evaluated inside the tower's output
-        conv (``conv_cls`` / ``conv_reg``) by concatenating their kernels: a
-        3x3 conv with one output channel costs on CPU about as much as one
-        with a few, so this removes the branches' cost almost entirely. The
-        result is the same convolution (see :func:`fused_conv3x3`), and the
-        parameters keep their own names, so checkpoints are unchanged. A
-        conditional branch's kernel is split into its feature part (fused)
-        and its 4 regression channels, convolved separately and added.
+        Restates ``AnchorFreeHead.forward_single`` + ``FCOSHead.forward_single``
+        (marked below) because the objectness convs need the towers' features
+        and are evaluated inside the towers' output convs (``conv_cls`` /
+        ``conv_reg``) by concatenating their kernels (:func:`fused_conv3x3`):
+        a 3x3 conv with one output channel costs on CPU about as much as one
+        with a few, so the branches cost almost nothing. Same convolution,
+        parameters keep their names, checkpoints are unchanged.
+        ``K = len(self.branches)``, channels in the order of ``self.branches``.
         """
-        cls_feat, reg_feat = x, x
-        for conv in self.cls_convs:
-            cls_feat = conv(cls_feat)
-        for conv in self.reg_convs:
-            reg_feat = conv(reg_feat)
-        c = self.feat_channels
         on_cls = [b for b in self.branches if self._on_cls_tower(b)]
         on_reg = [b for b in self.branches if not self._on_cls_tower(b)]
-        obj_convs = {b: getattr(self, f'conv_{b}') for b in self.branches}
-        cls_out = fused_conv3x3(cls_feat, [(self.conv_cls.weight, self.conv_cls.bias)] +
-                                [(obj_convs[b].weight, obj_convs[b].bias) for b in on_cls])
-        reg_out = fused_conv3x3(reg_feat, [(self.conv_reg.weight, self.conv_reg.bias)] +
-                                [(obj_convs[b].weight[:, :c], obj_convs[b].bias)
-                                 for b in on_reg])
-        nc = self.cls_out_channels
-        cls_score, bbox_pred = cls_out[:, :nc], reg_out[:, :4]
-        obj = {b: cls_out[:, nc + i:nc + i + 1] for i, b in enumerate(on_cls)}
-        obj.update({b: reg_out[:, 4 + i:5 + i] for i, b in enumerate(on_reg)})
+        # --- FCOS (mmdet 3.3), unchanged but for the fused output convs ---------
+        cls_feat = x
+        reg_feat = x
+        for cls_layer in self.cls_convs:
+            cls_feat = cls_layer(cls_feat)
+        cls_score, cls_obj = self._fused_out(cls_feat, self.conv_cls, on_cls)
+        for reg_layer in self.reg_convs:
+            reg_feat = reg_layer(reg_feat)
+        bbox_pred, reg_obj = self._fused_out(reg_feat, self.conv_reg, on_reg)
+        # scale the bbox_pred of different level
+        # float to avoid overflow when enabling FP16
         bbox_pred = scale(bbox_pred).float()
         if self.norm_on_bbox:
             bbox_pred = bbox_pred.clamp(min=0)
         else:
             bbox_pred = bbox_pred.exp()
-        objectness = torch.cat([obj[b] for b in self.branches], dim=1)
-        if self.conditional_objectness:
-            box_in = self.objectness_input(bbox_pred)
-            box_w = torch.cat([obj_convs[b].weight[:, c:] for b in self.branches])
-            objectness = objectness + F.conv2d(box_in, box_w, padding=1)
+        # --- end of FCOS --------------------------------------------------------
+        objectness = self.objectness_maps(dict(zip(on_cls, cls_obj), **dict(zip(on_reg, reg_obj))),
+                                          bbox_pred)
         if self.norm_on_bbox and not self.training:
-            bbox_pred = bbox_pred * stride
+            bbox_pred = bbox_pred * stride  # FCOS, after the conditional input read it
         return cls_score, bbox_pred, objectness
+
+    def _fused_out(self, feat: Tensor, out_conv: nn.Conv2d,
+                   branches: Sequence[str]) -> Tuple[Tensor, List[Tensor]]:
+        """A tower's output conv and the objectness convs on it, as one conv.
+
+        Args:
+            feat: (B, feat_channels, H, W) tower features.
+            out_conv: ``conv_cls`` or ``conv_reg``.
+            branches: Objectness branches on this tower.
+
+        Returns:
+            tuple: the output conv's (B, O, H, W) result and one (B, 1, H, W)
+            map per branch (their feature part only, when conditional).
+        """
+        c = self.feat_channels
+        kernels = [(out_conv.weight, out_conv.bias)] + [
+            (getattr(self, f'conv_{b}').weight[:, :c], getattr(self, f'conv_{b}').bias)
+            for b in branches]
+        out = fused_conv3x3(feat, kernels)
+        n = out_conv.out_channels
+        return out[:, :n], [out[:, n + i:n + i + 1] for i in range(len(branches))]
+
+    def objectness_maps(self, feat_part: Dict[str, Tensor], bbox_pred: Tensor) -> Tensor:
+        """Stack the branches' outputs, adding the conditional input's part (fig. 2).
+
+        Args:
+            feat_part: ``{branch: (B, 1, H, W)}``, each conv applied to its
+                tower's features.
+            bbox_pred: (B, 4, H, W) regression output on the training scale.
+
+        Returns:
+            Tensor: (B, K, H, W) objectness logits in the order of ``self.branches``.
+        """
+        objectness = torch.cat([feat_part[b] for b in self.branches], dim=1)
+        if not self.conditional_objectness:
+            return objectness
+        c = self.feat_channels
+        box_w = torch.cat([getattr(self, f'conv_{b}').weight[:, c:] for b in self.branches])
+        return objectness + F.conv2d(self.objectness_input(bbox_pred), box_w, padding=1)
 
     @torch.no_grad()
     def predict_objectness_maps(self, x: Tuple[Tensor]) -> List[Dict[str, Tensor]]:
@@ -280,6 +368,7 @@ class OWPFCOSHead(FCOSHead):
     # -------------------------------------------------------------------- loss
     @contextlib.contextmanager
     def _no_center_sampling(self):
+        """FCOS targets of every point inside a box ('inside'/'all' objectness sampling)."""
         old = self.center_sampling
         self.center_sampling = False
         try:
@@ -288,6 +377,7 @@ class OWPFCOSHead(FCOSHead):
             self.center_sampling = old
 
     def _current_iter(self) -> int:
+        """The training iteration, from mmengine's message hub (0 outside a runner)."""
         return int(MessageHub.get_current_instance().get_info('iter', 0) or 0)
 
     def loss_by_feat(self,
@@ -297,83 +387,184 @@ class OWPFCOSHead(FCOSHead):
                      batch_gt_instances: InstanceList,
                      batch_img_metas: List[dict],
                      batch_gt_instances_ignore: OptInstanceList = None) -> Dict[str, Tensor]:
-        """FCOS losses with OWP objectness targets, sampling and masking."""
+        """FCOS losses, then the paper's objectness losses.
+
+        The first part restates ``FCOSHead.loss_by_feat`` (targets, flattening,
+        positives), which computes them inside one method; the losses are then
+        small steps: :meth:`loss_cls_by_feat` (FCOS focal loss, minus unknown
+        objects), :meth:`loss_bbox_by_feat` (FCOS, unchanged) and
+        :meth:`loss_objectness` (the objectness branches).
+
+        Args:
+            cls_scores: per level, (B, C, H, W) class logits.
+            bbox_preds: per level, (B, 4, H, W) distances.
+            objectnesses: per level, (B, K, H, W) objectness logits.
+            batch_gt_instances: per image, ``bboxes`` (G, 4) xyxy and ``labels`` (G,).
+            batch_img_metas: per image, meta information.
+            batch_gt_instances_ignore: unused, as in FCOS.
+
+        Returns:
+            dict: ``loss_cls`` (not with ``cls_mode='untrained'``), ``loss_bbox``,
+            ``loss_<branch>`` per objectness branch, ``num_unknown_masked`` when
+            masking is active, and ``loss_cls``'s accuracy when it has
+            ``custom_accuracy``.
+        """
         if self.cls_mode == 'agnostic':
             batch_gt_instances = [self._to_object_class(g) for g in batch_gt_instances]
-        featmap_sizes = [f.size()[-2:] for f in cls_scores]
-        points = self.prior_generator.grid_priors(
+        # --- FCOS: FCOSHead.loss_by_feat (mmdet 3.3), unchanged up to the losses -
+        assert len(cls_scores) == len(bbox_preds) == len(objectnesses)
+        featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
+        all_level_points = self.prior_generator.grid_priors(
             featmap_sizes, dtype=bbox_preds[0].dtype, device=bbox_preds[0].device)
-        labels, bbox_targets = self.get_targets(points, batch_gt_instances)
+        labels, bbox_targets = self.get_targets(all_level_points, batch_gt_instances)
         num_imgs = cls_scores[0].size(0)
-        flat_cls = torch.cat([c.permute(0, 2, 3, 1).reshape(-1, self.cls_out_channels)
-                              for c in cls_scores])
-        flat_bbox = torch.cat([b.permute(0, 2, 3, 1).reshape(-1, 4) for b in bbox_preds])
-        flat_obj = torch.cat([o.permute(0, 2, 3, 1).reshape(-1, len(self.branches))
-                              for o in objectnesses])
-        flat_labels = torch.cat(labels)
-        flat_targets = torch.cat(bbox_targets)
-        flat_points = torch.cat([p.repeat(num_imgs, 1) for p in points])
-
-        bg = self.num_classes
-        pos = (flat_labels >= 0) & (flat_labels < bg)
-        pos_inds = pos.nonzero().reshape(-1)
-        num_pos = max(reduce_mean(pos.sum().float()), 1.0)
+        flatten_cls_scores = torch.cat([
+            cls_score.permute(0, 2, 3, 1).reshape(-1, self.cls_out_channels)
+            for cls_score in cls_scores])
+        flatten_bbox_preds = torch.cat([
+            bbox_pred.permute(0, 2, 3, 1).reshape(-1, 4) for bbox_pred in bbox_preds])
+        flatten_labels = torch.cat(labels)
+        flatten_bbox_targets = torch.cat(bbox_targets)
+        # repeat points to align with bbox_preds
+        flatten_points = torch.cat([points.repeat(num_imgs, 1) for points in all_level_points])
+        # FG cat_id: [0, num_classes -1], BG cat_id: num_classes
+        bg_class_ind = self.num_classes
+        pos_inds = ((flatten_labels >= 0)
+                    & (flatten_labels < bg_class_ind)).nonzero().reshape(-1)
+        num_pos = torch.tensor(len(pos_inds), dtype=torch.float, device=bbox_preds[0].device)
+        num_pos = max(reduce_mean(num_pos), 1.0)
+        # --- end of FCOS --------------------------------------------------------
+        # OWP: K objectness channels where FCOS has one centerness channel
+        flatten_objectness = torch.cat([o.permute(0, 2, 3, 1).reshape(-1, len(self.branches))
+                                        for o in objectnesses])
         losses = {}
-
-        # classification (FCOS focal loss), optionally without unknown objects
-        if self.cls_mode != 'frozen':
+        if self.cls_mode != 'untrained':
             weight = None
             if self.unknown_masking is not None and \
                     self._current_iter() >= self.unknown_masking['start_iter']:
-                drop = self._unknown_mask(flat_obj, flat_labels, flat_bbox, flat_points,
-                                          points, batch_gt_instances)
+                drop = self._unknown_mask(flatten_objectness, flatten_labels, flatten_bbox_preds,
+                                          flatten_points, all_level_points, batch_gt_instances)
                 weight = (~drop).float()
                 losses['num_unknown_masked'] = drop.sum().float().detach()
-            losses['loss_cls'] = self.loss_cls(flat_cls, flat_labels, weight=weight,
-                                               avg_factor=num_pos)
+            losses.update(self.loss_cls_by_feat(flatten_cls_scores, flatten_labels, num_pos,
+                                                weight))
+        losses.update(self.loss_bbox_by_feat(flatten_bbox_preds, flatten_bbox_targets,
+                                             flatten_points, pos_inds))
+        train_inds, targets = self.objectness_targets(
+            flatten_bbox_preds, flatten_labels, flatten_bbox_targets, all_level_points,
+            batch_gt_instances)
+        losses.update(self.loss_objectness(flatten_objectness[train_inds], targets))
+        return losses
 
-        # regression: FCOS IoU loss on positives, weighted by centerness targets
-        pos_targets = flat_targets[pos_inds]
-        pos_ctr = centerness_target(pos_targets)
-        ctr_denorm = max(reduce_mean(pos_ctr.sum().detach()), 1e-6)
-        if len(pos_inds) > 0:
-            pos_points = flat_points[pos_inds]
-            losses['loss_bbox'] = self.loss_bbox(
-                self.bbox_coder.decode(pos_points, flat_bbox[pos_inds]),
-                self.bbox_coder.decode(pos_points, pos_targets),
-                weight=pos_ctr, avg_factor=ctr_denorm)
-        else:
-            losses['loss_bbox'] = flat_bbox[pos_inds].sum()
+    def loss_cls_by_feat(self, flatten_cls_scores: Tensor, flatten_labels: Tensor,
+                         num_pos: float, weight: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """FCOS classification loss (as mmdet, ``custom_accuracy`` included).
 
-        # objectness: which points, which targets
+        Args:
+            flatten_cls_scores: (N, C) class logits of every point.
+            flatten_labels: (N,) labels, ``num_classes`` for background.
+            num_pos: Number of positives (averaged over processes), >= 1.
+            weight: (N,) per-point weights (0 drops a point: unknown-object
+                masking), or None.
+
+        Returns:
+            dict: ``loss_cls``, plus the loss' accuracy entries when it has
+            ``custom_accuracy``.
+        """
+        losses = dict(loss_cls=self.loss_cls(flatten_cls_scores, flatten_labels, weight=weight,
+                                             avg_factor=num_pos))
+        if getattr(self.loss_cls, 'custom_accuracy', False):
+            losses.update(self.loss_cls.get_accuracy(flatten_cls_scores, flatten_labels))
+        return losses
+
+    def loss_bbox_by_feat(self, flatten_bbox_preds: Tensor, flatten_bbox_targets: Tensor,
+                          flatten_points: Tensor, pos_inds: Tensor) -> Dict[str, Tensor]:
+        """FCOS regression loss: IoU loss on positives weighted by their centerness targets.
+
+        Args:
+            flatten_bbox_preds: (N, 4) predicted distances.
+            flatten_bbox_targets: (N, 4) target distances.
+            flatten_points: (N, 2) point coordinates.
+            pos_inds: (P,) indices of the positives.
+
+        Returns:
+            dict: ``loss_bbox``.
+        """
+        pos_bbox_preds = flatten_bbox_preds[pos_inds]
+        pos_bbox_targets = flatten_bbox_targets[pos_inds]
+        pos_centerness_targets = self.centerness_target(pos_bbox_targets)
+        # centerness weighted iou loss
+        centerness_denorm = max(reduce_mean(pos_centerness_targets.sum().detach()), 1e-6)
+        if len(pos_inds) == 0:
+            return dict(loss_bbox=pos_bbox_preds.sum())
+        pos_points = flatten_points[pos_inds]
+        return dict(loss_bbox=self.loss_bbox(
+            self.bbox_coder.decode(pos_points, pos_bbox_preds),
+            self.bbox_coder.decode(pos_points, pos_bbox_targets),
+            weight=pos_centerness_targets, avg_factor=centerness_denorm))
+
+    def objectness_targets(self, flatten_bbox_preds: Tensor, flatten_labels: Tensor,
+                           flatten_bbox_targets: Tensor, points: List[Tensor],
+                           batch_gt_instances: InstanceList) -> Tuple[Tensor, Tensor]:
+        """Which points train the objectness branches, and their targets.
+
+        Sampling (``objectness_sampling``, appendix B): FCOS positives, every
+        point inside a box (FCOS targets without center sampling), or every
+        point. Each branch's target is its :data:`OBJECTNESS_BRANCHES` function
+        of the (detached) predicted and the target distances, 0 for points
+        outside every box, then IoU sampling (sec. 3.2).
+
+        Args:
+            flatten_bbox_preds: (N, 4) predicted distances.
+            flatten_labels: (N,) FCOS labels (center sampling as configured).
+            flatten_bbox_targets: (N, 4) FCOS target distances.
+            points: per level, (N_l, 2) points.
+            batch_gt_instances: per image, the ground truth.
+
+        Returns:
+            tuple: ``train_inds`` (T,) indices of the trained points and
+            ``targets`` (T, K) in [0, 1], columns in the order of ``self.branches``.
+        """
+        pos = (flatten_labels >= 0) & (flatten_labels < self.num_classes)
         if self.objectness_sampling == 'center':
-            inside, inside_targets = pos, flat_targets
+            inside, inside_targets = pos, flatten_bbox_targets
         else:
             with self._no_center_sampling():
                 in_labels, in_targets = self.get_targets(points, batch_gt_instances)
             inside_labels = torch.cat(in_labels)
-            inside = (inside_labels >= 0) & (inside_labels < bg)
+            inside = (inside_labels >= 0) & (inside_labels < self.num_classes)
             inside_targets = torch.cat(in_targets)
-        train = objectness_train_mask(self.objectness_sampling, pos, inside)
-        train_inds = train.nonzero().reshape(-1)
-        num_train = max(reduce_mean(train.sum().float()), 1.0)
+        train_inds = objectness_train_mask(self.objectness_sampling, pos,
+                                           inside).nonzero().reshape(-1)
+        pred_ltrb = flatten_bbox_preds[train_inds].detach()
+        target_ltrb = inside_targets[train_inds]
         has_box = inside[train_inds]
-        tgt_ltrb = inside_targets[train_inds]
+        targets = [OBJECTNESS_BRANCHES[b].target(pred_ltrb, target_ltrb) for b in self.branches]
+        targets = torch.stack(targets, dim=1)
+        targets = torch.where(has_box[:, None], targets, targets.new_zeros(()))
+        return train_inds, iou_sampling(targets, self.iou_sampling_thr)
+
+    def loss_objectness(self, objectness: Tensor, targets: Tensor) -> Dict[str, Tensor]:
+        """One loss per objectness branch (BCE), averaged over the trained points.
+
+        Args:
+            objectness: (T, K) objectness logits of the trained points.
+            targets: (T, K) their targets.
+
+        Returns:
+            dict: ``loss_<branch>`` for each branch.
+        """
+        num_train = max(reduce_mean(objectness.new_tensor(float(len(objectness)))), 1.0)
+        losses = {}
         for i, b in enumerate(self.branches):
-            pred = flat_obj[train_inds, i]
-            if b == 'centerness':
-                target = centerness_target(tgt_ltrb)
-            else:
-                target = iou_target(flat_bbox[train_inds].detach(), tgt_ltrb)
-            target = iou_sampling(torch.where(has_box, target, target.new_zeros(())),
-                                  self.iou_sampling_thr)
-            loss_fn = self.loss_centerness if b == 'centerness' else self.loss_iou
-            losses[f'loss_{b}'] = loss_fn(pred, target, avg_factor=num_train) \
-                if len(train_inds) > 0 else pred.sum()
+            loss_fn = getattr(self, OBJECTNESS_BRANCHES[b].loss)
+            losses[f'loss_{b}'] = loss_fn(objectness[:, i], targets[:, i], avg_factor=num_train) \
+                if len(objectness) > 0 else objectness[:, i].sum()
         return losses
 
     @staticmethod
     def _to_object_class(gt: InstanceData) -> InstanceData:
+        """A copy of one image's ground truth with every label 0 ('object')."""
         gt = gt.clone()
         gt.labels = torch.zeros_like(gt.labels)
         return gt
@@ -433,52 +624,79 @@ class OWPFCOSHead(FCOSHead):
                                 with_nms: bool = True) -> InstanceData:
         """Proposals of one image scored by ``test_cfg.score_mode``.
 
-        Class-aware modes ('logits*...') follow mmdet's FCOS exactly: score
-        threshold and top-k on the class probabilities, then multiplied by the
-        objectness. Objectness-only modes are class-agnostic: one label (0),
-        threshold and top-k on the objectness score itself. With
-        ``with_score_components`` the kept proposals also carry ``logits`` (the
-        probability of their class; the best class's in class-agnostic modes),
-        ``centerness`` and ``iou``.
+        Class-aware modes ('logits*<branch>') are mmdet's FCOS scoring with that
+        branch as the score factor: score threshold and top-k on the class
+        probabilities, then multiplied by the objectness; without
+        ``with_score_components`` this is ``super()``'s code itself.
+        Objectness-only modes are class-agnostic: one label (0), threshold and
+        top-k on the objectness score itself. With ``with_score_components``
+        the kept proposals also carry ``cls_prob`` (the probability of their
+        class; the best class's in class-agnostic modes) and one probability
+        per objectness branch.
 
         ``nms_pre`` is per FPN level, as in mmdet's FCOSHead and the FCOS
         reference implementation: up to ``nms_pre`` points of each level enter NMS.
+
+        Args:
+            cls_score_list: per level, (C, H, W) class logits of this image.
+            bbox_pred_list: per level, (4, H, W) distances.
+            score_factor_list: per level, (K, H, W) objectness logits.
+            mlvl_priors: per level, (H * W, 2) points.
+            img_meta: this image's meta information.
+            cfg: test config (default ``self.test_cfg``).
+            rescale: map boxes back to the original image size.
+            with_nms: apply NMS.
+
+        Returns:
+            InstanceData: ``bboxes`` (P, 4) xyxy, ``scores`` (P,), ``labels``
+            (P,), and the components when asked for.
         """
         cfg = self.test_cfg if cfg is None else cfg
         mode = self._check_score_mode(cfg)
-        agnostic = not mode.startswith('logits')
+        class_aware, needed = parse_score_mode(mode)
         keep_components = cfg.get('with_score_components', False)
+        if class_aware and not keep_components:
+            i = self.branches.index(needed[0])
+            return super()._predict_by_feat_single(
+                cls_score_list, bbox_pred_list, [f[i:i + 1] for f in score_factor_list],
+                mlvl_priors, img_meta, cfg, rescale=rescale, with_nms=with_nms)
         nms_pre = cfg.get('nms_pre', -1)
         score_thr = cfg.get('score_thr', 0)
         out = {k: [] for k in ('bboxes', 'scores', 'labels', 'factors', 'comps')}
         for cls_score, bbox_pred, obj, priors in zip(cls_score_list, bbox_pred_list,
                                                      score_factor_list, mlvl_priors):
             bbox_pred = bbox_pred.permute(1, 2, 0).reshape(-1, 4)
-            cls_prob = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels).sigmoid()
+            cls_prob = self._cls_probs(cls_score.permute(1, 2, 0).reshape(-1,
+                                                                          self.cls_out_channels))
             obj_prob = obj.permute(1, 2, 0).reshape(-1, len(self.branches)).sigmoid()
             comp = {b: obj_prob[:, i] for i, b in enumerate(self.branches)}
-            if agnostic:
-                scores = combine_scores(mode, cls_prob, comp.get('centerness'), comp.get('iou'))
-            else:
-                scores = cls_prob
+            scores = cls_prob if class_aware else combine_scores(mode, cls_prob, **comp)
             scores, labels, keep, _ = filter_scores_and_topk(scores, score_thr, nms_pre)
             out['bboxes'].append(self.bbox_coder.decode(priors[keep], bbox_pred[keep],
                                                         max_shape=img_meta['img_shape']))
             out['scores'].append(scores)
             out['labels'].append(labels)
-            if not agnostic:
-                out['factors'].append(comp[SCORE_MODES[mode][0]][keep])
+            if class_aware:
+                out['factors'].append(comp[needed[0]][keep])
             if keep_components:
                 # the proposal's own class probability; class-agnostic: the best class
-                c = {'logits': scores if not agnostic else cls_prob[keep].max(dim=1)[0]}
-                c.update({b: comp[b][keep] for b in BRANCHES if b in comp})
+                c = {'cls_prob': scores if class_aware else cls_prob[keep].max(dim=1)[0]}
+                c.update({b: comp[b][keep] for b in self.branches})
                 out['comps'].append(c)
         results = InstanceData(bboxes=torch.cat(out['bboxes']),
                                scores=torch.cat(out['scores']),
                                labels=torch.cat(out['labels']))
-        if not agnostic:
+        if class_aware:
             results.score_factors = torch.cat(out['factors'])
         for k in (out['comps'][0] if out['comps'] else {}):
             results.set_field(torch.cat([c[k] for c in out['comps']]), k)
         return self._bbox_post_process(results, cfg, rescale=rescale, with_nms=with_nms,
                                        img_meta=img_meta)
+
+    def _cls_probs(self, cls_score: Tensor) -> Tensor:
+        """(N, C) class probabilities from (N, C) logits, as mmdet's dense heads compute them."""
+        if getattr(self.loss_cls, 'custom_cls_channels', False):
+            return self.loss_cls.get_activation(cls_score)
+        if self.use_sigmoid_cls:
+            return cls_score.sigmoid()
+        return cls_score.softmax(-1)[:, :-1]

@@ -10,10 +10,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = ['centerness_target', 'iou_target', 'iou_sampling', 'objectness_train_mask',
-           'unknown_object_mask', 'points_in_boxes', 'combine_scores', 'SCORE_MODES',
-           'OBJECTNESS_SAMPLING', 'fused_conv3x3']
+           'unknown_object_mask', 'points_in_boxes', 'combine_scores', 'parse_score_mode',
+           'SCORE_MODES', 'OBJECTNESS_SAMPLING', 'fused_conv3x3']
 
-#: Allowed ``test_cfg.score_mode`` values and the objectness branches they need.
+#: The paper's ``test_cfg.score_mode`` values and the objectness branches they
+#: need (any branch of the head works the same way, see :func:`parse_score_mode`).
 SCORE_MODES = {
     'logits*centerness': ('centerness', ),
     'logits*iou': ('iou', ),
@@ -135,31 +136,57 @@ def points_in_boxes(points: Tensor, boxes: Tensor) -> Tensor:
     return inside.any(dim=1)
 
 
-def combine_scores(mode: str, cls_prob: Tensor, centerness: Optional[Tensor],
-                   iou: Optional[Tensor]) -> Tensor:
+def parse_score_mode(mode: str) -> Tuple[bool, Tuple[str, ...]]:
+    """Read a scoring rule: which objectness branches it needs, class-aware or not.
+
+    The forms are ``'logits*<b>'`` (class probability times branch ``b``; the
+    paper's name, though the factors are sigmoid probabilities), ``'<b>'``
+    and ``'sqrt(<a>*<b>)'``, for any branch names; :data:`SCORE_MODES` lists
+    those of the paper's two branches.
+
+    Args:
+        mode: The ``test_cfg.score_mode`` string.
+
+    Returns:
+        tuple: ``(class_aware, branches)``; ``branches`` is empty when ``mode``
+        has none of these forms.
+    """
+    if mode.startswith('logits*'):
+        rest = mode[len('logits*'):]
+        return True, ((rest, ) if rest.isidentifier() else ())
+    if mode.startswith('sqrt(') and mode.endswith(')') and mode.count('*') == 1:
+        a, b = mode[len('sqrt('):-1].split('*')
+        return False, ((a, b) if a.isidentifier() and b.isidentifier() and a != b else ())
+    return False, ((mode, ) if mode.isidentifier() and mode != 'logits' else ())
+
+
+def combine_scores(mode: str, cls_prob: Tensor, centerness: Optional[Tensor] = None,
+                   iou: Optional[Tensor] = None, **objectness: Tensor) -> Tensor:
     """Proposal scores of a scoring rule (paper sec. 3.2 and 4).
 
     Args:
-        mode: One of :data:`SCORE_MODES`.
+        mode: A scoring rule (see :func:`parse_score_mode`), e.g. one of
+            :data:`SCORE_MODES`.
         cls_prob: (N, C) class probabilities (sigmoid of the logits).
         centerness: (N,) centerness probability, or None.
         iou: (N,) IoU probability, or None.
+        **objectness: (N,) probabilities of other objectness branches, by name.
 
     Returns:
         Tensor: (N, C) for the class-aware modes ('logits*...'), (N, 1) for the
         class-agnostic objectness-only modes.
     """
-    if mode == 'logits*centerness':
-        return cls_prob * centerness[:, None]
-    if mode == 'logits*iou':
-        return cls_prob * iou[:, None]
-    if mode == 'centerness':
-        return centerness[:, None]
-    if mode == 'iou':
-        return iou[:, None]
-    if mode == 'sqrt(centerness*iou)':
-        return (centerness * iou).sqrt()[:, None]
-    raise ValueError(f'score_mode must be one of {list(SCORE_MODES)}, got {mode!r}')
+    probs = dict(objectness, centerness=centerness, iou=iou)
+    class_aware, branches = parse_score_mode(mode)
+    missing = [b for b in branches if probs.get(b) is None]
+    if not branches or missing:
+        raise ValueError(f'score_mode={mode!r}: ' + (f'no probabilities given for {missing}'
+                         if missing else f'not a scoring rule; e.g. {list(SCORE_MODES)}'))
+    if class_aware:
+        return cls_prob * probs[branches[0]][:, None]
+    if len(branches) == 1:
+        return probs[branches[0]][:, None]
+    return (probs[branches[0]] * probs[branches[1]]).sqrt()[:, None]
 
 
 def fused_conv3x3(x: Tensor, kernels: Sequence[Tuple[Tensor, Optional[Tensor]]]) -> Tensor:
