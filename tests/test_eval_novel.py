@@ -112,7 +112,7 @@ def test_model_mode_and_dumped_proposals(tiny_shapes, tmp_path, capsys):
     counts = np.bincount([p['image_id'] for p in props])
     assert counts.max() > 100  # the model really kept more than the config's 100
     # score components of OWPFCOSHead ride along; categories are the file's
-    assert {'image_id', 'category_id', 'bbox', 'score', 'logits', 'centerness'} <= set(props[0])
+    assert {'image_id', 'category_id', 'bbox', 'score', 'cls_prob', 'centerness'} <= set(props[0])
     ann = osp.join(tiny_shapes, 'annotations', 'instances_val.json')
     cat_ids = {c['id'] for c in json.loads(open(ann).read())['categories']}
     assert {p['category_id'] for p in props} <= cat_ids

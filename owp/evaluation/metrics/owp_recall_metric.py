@@ -15,10 +15,11 @@ from ...datasets.splits import SplitSpec, resolve_split
 from ..functional.lvis_ap import lvis_federated_ap
 from ..functional.proposals import PROTOCOLS, SUBSETS, base_class_ap, evaluate_proposals
 
+# The per-proposal score components the head may attach (``with_score_components``).
+from .owp_score_dump import SCORE_COMPONENTS
+
 __all__ = ['OWPRecallMetric']
 
-#: Per-proposal score components the head may attach (``with_score_components``).
-SCORE_COMPONENTS = ('logits', 'centerness', 'iou')
 
 
 @METRICS.register_module()
