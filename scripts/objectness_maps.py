@@ -31,7 +31,7 @@ def main(argv=None) -> int:
         if not osp.isfile(path):
             p.error(f'{what} {path!r} does not exist')
 
-    import owp  # noqa: F401  (registers the OWP modules)
+    import owp.registration  # noqa: F401  (registers the OWP modules)
     from mmdet.apis import init_detector
     from mmengine.config import Config
 

@@ -168,7 +168,7 @@ def main(argv=None):
     args = parse_args(argv)
     warnings.filterwarnings('ignore')
     sys.path.insert(0, REPO)  # run from a checkout without `pip install -e .` too
-    import owp  # noqa: F401  registers owp modules for the in-process evaluation
+    import owp.registration  # noqa: F401  registers owp modules for the in-process evaluation
     from mmengine.config import Config
     from owp.analysis import (load_score_dump, plot_score_histograms, recall_table,
                               to_markdown)

@@ -32,12 +32,12 @@ def test_there_are_configs():
 
 @pytest.mark.parametrize('path', CONFIG_FILES, ids=lambda p: osp.relpath(p, CONFIGS))
 def test_config_builds_and_steps(path):
-    import owp  # noqa: F401  (what custom_imports does)
+    import owp.registration  # noqa: F401  (what custom_imports does)
     from mmdet.registry import MODELS
     from mmdet.testing import demo_mm_inputs
 
     cfg = Config.fromfile(path)
-    assert cfg.custom_imports['imports'] == ['owp']
+    assert cfg.custom_imports['imports'] == ['owp.registration']
     ds = cfg.train_dataloader.dataset
     if 'split' in ds:  # split-aware dataset: classes come from the annotation file
         assert cfg.model.bbox_head.num_classes == cfg.num_classes
@@ -95,7 +95,7 @@ def test_paper_settings_on_real_data():
 
 
 def test_missing_dataset_path_names_the_path(tmp_path):
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
     from mmdet.registry import DATASETS
     cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
     init_default_scope('mmdet')
@@ -122,7 +122,7 @@ RECIPES = {
 @pytest.mark.parametrize('recipe', sorted(RECIPES))
 def test_recipe_freezes_what_it_says(recipe):
     """Two real optimizer steps: frozen weights stay bit-identical, the rest move."""
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
     from mmdet.registry import MODELS
     from mmdet.testing import demo_mm_inputs
     from mmengine.optim import build_optim_wrapper
@@ -155,7 +155,7 @@ def test_recipe_freezes_what_it_says(recipe):
 
 def test_finetune_slows_the_localization_branches_and_keeps_the_bias_rule():
     """Every slowed parameter gets 0.1x the joint recipe's lr and the same decay."""
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
     from mmdet.registry import MODELS
     from mmengine.optim import build_optim_wrapper
 
@@ -183,7 +183,7 @@ def test_finetune_slows_the_localization_branches_and_keeps_the_bias_rule():
 
 
 def test_scale_keys_reject_unmatched_keys_and_bad_rules():
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
     from mmengine.optim import build_optim_wrapper
     init_default_scope('mmdet')
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.GroupNorm(1, 2))

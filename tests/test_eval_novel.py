@@ -79,7 +79,7 @@ def test_results_file_errors_name_the_entry(files, tmp_path, capsys):
 
 
 def test_model_mode(tiny_shapes, tmp_path, capsys):
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
     from mmdet.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope

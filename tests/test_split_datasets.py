@@ -4,7 +4,7 @@ import json
 import pytest
 from mmengine.registry import init_default_scope
 
-import owp  # noqa: F401  (registers the datasets)
+import owp.registration  # noqa: F401  (registers the datasets)
 from mmdet.registry import DATASETS
 
 

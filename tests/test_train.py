@@ -46,7 +46,7 @@ def _runner(cfg):
 
 
 def test_resume_continues_from_last_checkpoint(tiny_shapes, tmp_path):
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
     cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
     point_config_at(cfg, tiny_shapes, work_dir=tmp_path, max_iters=2)
     cfg.default_hooks.checkpoint.interval = 2
@@ -76,7 +76,7 @@ def test_resume_continues_from_last_checkpoint(tiny_shapes, tmp_path):
 
 def test_load_from_checkpoint(tiny_shapes, tmp_path):
     """`load_from` (finetuning from an OWP checkpoint) goes through the same loader."""
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
     from mmengine.runner import load_checkpoint
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
@@ -96,7 +96,7 @@ def test_load_from_checkpoint(tiny_shapes, tmp_path):
 
 def test_finetune_recipe_trains_from_an_owp_checkpoint(tiny_shapes, tmp_path):
     """OWP model (frozen classifier) -> finetune config: load_from, slowed branches, 2 iters."""
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
     from conftest import CONFIGS
     owp_cfg = Config.fromfile(osp.join(CONFIGS, 'shapes',
                                        'fcos-owp-iou-cs-is_r18-tiny_fpn_1k_shapes.py'))
@@ -137,7 +137,7 @@ def test_finetune_recipe_trains_from_an_owp_checkpoint(tiny_shapes, tmp_path):
 
 def test_unknown_masking_trains_through_the_real_pipeline(tiny_shapes, tmp_path):
     """Masking (point and area) on real data batches: boxes as the pipeline makes them."""
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
     from conftest import CONFIGS
     cfg = Config.fromfile(osp.join(
         CONFIGS, 'shapes', 'fcos-owp-iou-cs-is-joint-unknown_r18-tiny_fpn_1k_shapes.py'))

@@ -1,8 +1,20 @@
+from importlib import import_module
+
 # owp.datasets.shapes (the generator CLI) is not imported here: it registers nothing.
-# Importing split_datasets registers OWPCocoDataset / OWPLVISV1Dataset in DATASETS.
-from .split_datasets import OWPCocoDataset, OWPLVISV1Dataset, SplitDatasetMixin
 from .splits import (COCO_VOC_BASE_CLASSES, SHAPES_BASE_CLASSES, SHAPES_NOVEL_CLASSES,
                      SPLIT_NAMES, Split, resolve_split)
 
+# Loaded on first access (PEP 562): they import mmdet, which results-file
+# evaluation (it reads splits) never needs. owp.registration imports
+# split_datasets (registers OWPCocoDataset / OWPLVISV1Dataset in DATASETS).
+_LAZY = {'OWPCocoDataset': '.split_datasets', 'OWPLVISV1Dataset': '.split_datasets',
+         'SplitDatasetMixin': '.split_datasets'}
+
 __all__ = ['OWPCocoDataset', 'OWPLVISV1Dataset', 'SplitDatasetMixin', 'COCO_VOC_BASE_CLASSES', 'SHAPES_BASE_CLASSES', 'SHAPES_NOVEL_CLASSES',
            'SPLIT_NAMES', 'Split', 'resolve_split']
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -122,8 +122,8 @@ def eval_results_file(args) -> Dict[str, float]:
 
 
 def eval_model(args) -> Dict[str, float]:
-    import owp  # noqa: F401  (registers owp modules)
-    from mmengine.config import Config, DictAction  # noqa: F401
+    import owp.registration  # noqa: F401  (registers owp modules)
+    from mmengine.config import Config
     from mmengine.runner import Runner
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
@@ -148,8 +148,16 @@ def eval_model(args) -> Dict[str, float]:
     return {k: float(v) for k, v in runner.test().items()}
 
 
+class _CfgOptions(argparse.Action):
+    """mmengine's ``DictAction``, imported only when ``--cfg-options`` is given:
+    results-file mode never loads mmengine (nor torch, nor mmdet)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from mmengine.config import DictAction
+        DictAction(self.option_strings, self.dest)(parser, namespace, values, option_string)
+
+
 def parse_args(argv=None):
-    from mmengine.config import DictAction
     p = argparse.ArgumentParser(
         description='Class-agnostic recall on novel (and base) classes.',
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -164,7 +172,8 @@ def parse_args(argv=None):
                    help='comma-separated among novel,base,all')
     p.add_argument('--out', help='write the metrics JSON here')
     p.add_argument('--work-dir', help='model mode: where mmengine writes its logs')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='model mode overrides')
+    p.add_argument('--cfg-options', nargs='+', action=_CfgOptions,
+                   help='model mode overrides')
     args = p.parse_args(argv)
     file_mode = args.ann is not None or args.results is not None
     if file_mode:
