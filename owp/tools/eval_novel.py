@@ -91,34 +91,26 @@ def _progress(total: int):
     return report
 
 
-def _load_json(path: str, what: str):
-    if not osp.isfile(path):
-        raise SystemExit(f'eval_novel: error: {what} file {path!r} does not exist')
-    with open(path) as f:
-        try:
-            return json.load(f)
-        except json.JSONDecodeError as e:
-            raise SystemExit(f'eval_novel: error: {what} file {path!r} is not valid JSON: {e}')
-
-
 def eval_results_file(args) -> Dict[str, float]:
-    from owp.evaluation import evaluate_proposals
-    coco = _load_json(args.ann, 'annotation')
+    from owp.evaluation.functional.proposals import evaluate_proposals
+    from owp.evaluation.functional.results_io import load_json
+    try:
+        coco = load_json(args.ann, 'annotation')
+    except (OSError, ValueError, MemoryError) as e:
+        raise SystemExit(f'eval_novel: error: {e}')
     for key in ('images', 'annotations', 'categories'):
         if key not in coco:
             raise SystemExit(f'eval_novel: error: annotation file {args.ann!r} has no {key!r}')
-    results = _load_json(args.results, 'results')
-    if isinstance(results, dict) and 'annotations' in results:
-        results = results['annotations']
-    if not isinstance(results, list):
-        raise SystemExit(f'eval_novel: error: results file {args.results!r} must hold a list '
-                         'of {image_id, bbox, score} entries')
+    if not osp.isfile(args.results):
+        raise SystemExit(f'eval_novel: error: results file {args.results!r} does not exist')
     try:
-        return evaluate_proposals(coco, results, args.split, args.subsets, args.protocol,
+        # the path, not its objects: read straight into arrays (results_io)
+        return evaluate_proposals(coco, args.results, args.split, args.subsets, args.protocol,
                                   args.max_dets, progress=_progress(len(coco['images'])))
-    except ValueError as e:
-        raise SystemExit(f'eval_novel: error: {args.results}: {e}'
-                         if str(e).startswith('results') else f'eval_novel: error: {e}')
+    except (ValueError, MemoryError) as e:
+        entry = str(e).startswith('results') and not str(e).startswith('results file')
+        raise SystemExit(f'eval_novel: error: {args.results}: {e}' if entry
+                         else f'eval_novel: error: {e}')
 
 
 def eval_model(args) -> Dict[str, float]:

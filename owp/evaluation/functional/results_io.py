@@ -1,0 +1,315 @@
+"""Fast reading of COCO results files of proposals (and of JSON files in general).
+
+A 5,000-image x 300-proposal results file is 150 MB of JSON. ``json.load``
+builds 1.5 million dicts, and Python's garbage collector runs over them again
+and again while it does (most of the 6 s it takes once torch is imported);
+walking the dicts into arrays costs as much again. :func:`load_results` instead
+reads the file in chunks of whole entries, decodes each chunk with msgspec
+straight into typed structs (no dicts; unknown keys such as ``category_id`` are
+skipped, not built), with the collector paused, and turns it into arrays
+before reading the next. Peak memory is the arrays plus one chunk, so a results
+file larger than the machine's memory streams through.
+
+The answer is :func:`~owp.evaluation.functional.proposals.results_to_arrays`'s,
+checks and error messages included: an entry that the typed decoding refuses (a
+string where a number belongs, NaN, a missing key, a wrapper dict ...) sends
+the whole file through ``json`` and that function, which names the entry; an
+entry that decodes but fails a check (unknown image id, width <= 0 ...) is
+named by the same entry-by-entry checker. Where the plain-JSON path would not
+fit in memory, the error names the entry from the typed decoder's message
+instead, and a file too large for the arrays fails before reading anything.
+"""
+import contextlib
+import gc
+import itertools
+import json
+import os
+import re
+from typing import List, Mapping, Optional, Sequence, Tuple
+
+import msgspec
+import numpy as np
+
+from .proposals import _check_entry, results_to_arrays
+
+__all__ = ['load_json', 'load_results', 'available_memory', 'paused_gc', 'CHUNK_BYTES']
+
+#: Bytes read (and decoded into structs) at a time by :func:`load_results`.
+CHUNK_BYTES = 4 << 20
+#: Peak bytes of memory per byte of JSON: of the arrays that :func:`load_results`
+#: keeps (48 bytes per proposal, a proposal takes at least 40 bytes of JSON, and
+#: the per-chunk arrays are concatenated once) ...
+STREAM_BYTES_PER_BYTE = 2.5
+#: ... and of plain ``json``/msgspec objects (dicts, lists, floats), measured
+#: at 6 to 7 on COCO results files.
+OBJECT_BYTES_PER_BYTE = 8.0
+#: Memory left to the rest of the evaluation (ground truth, IoU batches).
+HEADROOM_BYTES = 512 << 20
+
+
+class _Proposal(msgspec.Struct, gc=False):
+    """One results entry, as typed decoding reads it (other keys skipped)."""
+    image_id: int
+    bbox: Tuple[float, float, float, float]
+    score: float
+
+
+_DECODER = msgspec.json.Decoder(List[_Proposal])
+_WHITESPACE = b' \t\r\n'
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """Keep the garbage collector out of a parse: nothing it builds is cyclic,
+    and every collection would walk all the objects built so far."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def available_memory() -> Optional[int]:
+    """Bytes this process can still allocate without swapping, or None if unknown.
+
+    ``MemAvailable`` of ``/proc/meminfo``, lowered to what a cgroup v2 memory
+    limit leaves (containers).
+    """
+    avail = None
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        return None
+    try:
+        with open('/sys/fs/cgroup/memory.max') as f:
+            limit = f.read().strip()
+        with open('/sys/fs/cgroup/memory.current') as f:
+            used = int(f.read())
+        if limit != 'max':
+            left = max(int(limit) - used, 0)
+            avail = left if avail is None else min(avail, left)
+    except (OSError, ValueError):
+        pass
+    return avail
+
+
+def _check_memory(path: str, what: str, need: float, how: str) -> None:
+    """Fail before reading ``path`` when ``need`` bytes are not available."""
+    avail = available_memory()
+    if avail is not None and need + HEADROOM_BYTES > avail:
+        size = os.path.getsize(path)
+        raise MemoryError(
+            f'{what} file {path!r} ({size / 2**30:.2f} GiB) needs about '
+            f'{(need + HEADROOM_BYTES) / 2**30:.2f} GiB of memory {how}, but only '
+            f'{avail / 2**30:.2f} GiB is available: stopped before reading it (it would '
+            'swap); free memory or use a machine with more')
+
+
+def load_json(path: str, what: str = 'JSON'):
+    """``json.load`` of ``path``, faster: msgspec, with the garbage collector paused.
+
+    Falls back to ``json`` for what msgspec refuses but ``json`` reads (NaN,
+    Infinity, integers beyond 64 bits), so the result is ``json.load``'s.
+
+    Raises:
+        FileNotFoundError: no such file (named).
+        ValueError: not valid JSON (named, with ``json``'s message).
+        MemoryError: the decoded objects would not fit in memory.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{what} file {path!r} does not exist')
+    _check_memory(path, what, OBJECT_BYTES_PER_BYTE * os.path.getsize(path),
+                  'to hold its objects')
+    with open(path, 'rb') as f:
+        data = f.read()
+    with paused_gc():
+        try:
+            return msgspec.json.decode(data)
+        except msgspec.DecodeError:
+            pass
+        try:
+            return json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f'{what} file {path!r} is not valid JSON: {e}') from None
+
+
+class _Refused(Exception):
+    """The typed decoder refused a chunk: ``index`` is the entry (or None)."""
+
+    def __init__(self, index: Optional[int], message: str):
+        super().__init__(message)
+        self.index, self.message = index, message
+
+
+def _split_point(buf: bytes) -> int:
+    """End (exclusive) of the last whole entry of ``buf``, or -1: the position
+    of a ``}`` followed by a comma and a ``{`` (whitespace allowed between).
+    A split inside a string or a nested list leaves a chunk that does not
+    decode, which sends the file to the plain-JSON path (never a wrong answer)."""
+    pos = len(buf)
+    while True:
+        j = buf.rfind(b'}', 0, pos)
+        if j < 0:
+            return -1
+        k = j + 1
+        while k < len(buf) and buf[k] in _WHITESPACE:
+            k += 1
+        if k < len(buf) and buf[k] == ord(','):
+            k += 1
+            while k < len(buf) and buf[k] in _WHITESPACE:
+                k += 1
+            if k < len(buf) and buf[k] == ord('{'):
+                return j + 1
+        pos = j
+
+
+def _chunks(f, chunk_bytes: int):
+    """Yield the entries of a top-level JSON array as byte chunks ``e1, e2, ...``
+    of whole entries; raise :class:`_Refused` when it does not look like one."""
+    buf = f.read(chunk_bytes).lstrip(_WHITESPACE)
+    if buf[:1] != b'[':
+        raise _Refused(None, 'not a JSON array')
+    buf = buf[1:]
+    first = True
+    while True:
+        block = f.read(chunk_bytes)
+        if not block:
+            buf = buf.rstrip(_WHITESPACE)
+            if buf[-1:] != b']':
+                raise _Refused(None, 'the array does not end the file')
+            last = buf[:-1]
+            if last.strip(_WHITESPACE):
+                yield last
+            elif not first:  # a trailing comma
+                raise _Refused(None, 'trailing comma')
+            return
+        buf += block
+        end = _split_point(buf)
+        if end > 0:
+            yield buf[:end]
+            first = False
+            comma = buf.index(b',', end)
+            buf = buf[comma + 1:]
+
+
+def _decode_chunks(path: str, chunk_bytes: int):
+    """Typed decoding of the whole file: (ids, boxes, scores) arrays, input order."""
+    ids, boxes, scores = [], [], []
+    n = 0
+    with open(path, 'rb') as f, paused_gc():
+        for chunk in _chunks(f, chunk_bytes):
+            try:
+                props = _DECODER.decode(b'[' + chunk + b']')
+            except msgspec.ValidationError as e:
+                m = re.search(r'at `\$\[(\d+)\]', str(e))
+                raise _Refused(n + int(m.group(1)) if m else None, str(e)) from None
+            except msgspec.DecodeError as e:
+                raise _Refused(None, str(e)) from None
+            k = len(props)
+            if k == 0:  # e.g. `[,]`: not what json reads
+                raise _Refused(None, 'empty entry')
+            try:
+                ids.append(np.fromiter([p.image_id for p in props], np.int64, k))
+            except OverflowError:  # beyond int64: results_to_arrays' slow path
+                raise _Refused(None, 'image id beyond int64') from None
+            scores.append(np.fromiter([p.score for p in props], np.float64, k))
+            boxes.append(np.fromiter(itertools.chain.from_iterable([p.bbox for p in props]),
+                                     np.float64, 4 * k).reshape(k, 4))
+            del props
+            n += k
+    if not ids:
+        return np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0)
+    return np.concatenate(ids), np.concatenate(boxes), np.concatenate(scores)
+
+
+def _entry(path: str, index: int, chunk_bytes: int) -> Mapping:
+    """Entry ``index`` of the results file as ``json`` reads it (chunk by chunk)."""
+    n = 0
+    with open(path, 'rb') as f:
+        for chunk in _chunks(f, chunk_bytes):
+            k = len(_DECODER.decode(b'[' + chunk + b']'))  # decoded before: counts
+            if index < n + k:
+                return json.loads(b'[' + chunk + b']')[index - n]
+            n += k
+    raise IndexError(index)
+
+
+def load_results(path: str, image_ids: Sequence, validate: bool = True,
+                 source: str = 'results', chunk_bytes: int = CHUNK_BYTES
+                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A COCO results file of proposals as flat arrays: ``results_to_arrays``
+    of its entries, read without building them.
+
+    Args:
+        path: JSON list of ``{image_id, bbox, score, ...}``, or a dict holding
+            that list under ``annotations``.
+        image_ids: The annotation file's image ids; their positions are the
+            image indices returned.
+        validate: As :func:`results_to_arrays`.
+        source: Name of the results in error messages (``results[3]: ...``).
+        chunk_bytes: Bytes decoded at a time.
+
+    Returns:
+        tuple: ``img`` (D,) int64 image index, ``boxes`` (D, 4) float64 xywh,
+        ``scores`` (D,) float64, in file order.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not valid JSON, not a list of entries, or a bad entry
+            (named as :func:`results_to_arrays` names it).
+        MemoryError: the arrays (or, for a file that needs the plain-JSON
+            path, its objects) would not fit in the available memory.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{source} file {path!r} does not exist')
+    size = os.path.getsize(path)
+    _check_memory(path, source, STREAM_BYTES_PER_BYTE * size, 'for its arrays')
+    known = np.asarray(image_ids)
+    try:
+        if known.dtype.kind not in 'iu':
+            raise _Refused(None, 'non-integer image ids in the annotation file')
+        ids, boxes, scores = _decode_chunks(path, chunk_bytes)
+    except _Refused as refused:
+        return _load_as_objects(path, image_ids, validate, source, refused)
+    n = len(ids)
+    if n == 0:
+        return results_to_arrays([], image_ids, validate, source)
+    sorter = np.argsort(known, kind='stable')
+    pos = np.searchsorted(known, ids, sorter=sorter).clip(max=max(len(known) - 1, 0))
+    img = sorter[pos] if len(known) else np.zeros(n, np.int64)
+    bad = ~(known[img] == ids) if len(known) else np.ones(n, bool)
+    if validate:
+        bad |= ~np.isfinite(boxes).all(axis=1) | ~np.isfinite(scores)
+        bad |= (boxes[:, 2] <= 0) | (boxes[:, 3] <= 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        entry = _entry(path, i, chunk_bytes)
+        _check_entry(entry, i, set(image_ids), source)
+        raise ValueError(f'{source}[{i}]: invalid proposal {entry!r}')
+    return img.astype(np.int64, copy=False), boxes, scores
+
+
+def _load_as_objects(path: str, image_ids: Sequence, validate: bool, source: str,
+                     refused: _Refused):
+    """The plain-JSON path: ``json`` objects through :func:`results_to_arrays`."""
+    try:
+        _check_memory(path, source, OBJECT_BYTES_PER_BYTE * os.path.getsize(path),
+                      'to read it entry by entry')
+    except MemoryError as e:
+        if refused.index is None:
+            raise
+        raise ValueError(f'{source}[{refused.index}]: {refused.message.split(" - at ")[0]} '
+                         f'(the entry could not be shown: {e})') from None
+    results = load_json(path, source)
+    if isinstance(results, dict) and 'annotations' in results:
+        results = results['annotations']
+    if not isinstance(results, list):
+        raise ValueError(f'{source} file {path!r} must hold a list of '
+                         '{image_id, bbox, score} entries')
+    return results_to_arrays(results, image_ids, validate, source)
