@@ -219,16 +219,28 @@ def evaluate_proposals(coco: Mapping, results: Union[Sequence[Mapping], str, os.
     else:
         det_img, det_boxes, det_scores = results_to_arrays(results, gt.image_ids, validate)
     sp = resolve_split(split, coco['categories'])
-    out: Dict[str, float] = {}
+    by_subset = {}
+    # Subsets measured on the same proposals share one ranking, IoU and matching pass.
+    shared = [s for s in subsets if not (protocol == 'ignore' and s == 'novel')]
+    if shared:
+        by_subset.update(recall_from_arrays(
+            len(gt.image_ids), gt.img, gt.boxes, gt.areas, gt.crowd, det_img, det_boxes,
+            det_scores, max_dets=max_dets, progress=progress,
+            gt_subsets={s: np.isin(gt.cats, list(sp.ids(s))) for s in shared}))
     for subset in subsets:
+        if subset in by_subset:
+            continue
         di, db, ds = det_img, det_boxes, det_scores
         if protocol == 'ignore' and subset == 'novel':
             keep = _not_taken_by_base(gt, det_img, det_boxes, det_scores, sp.base_ids)
             di, db, ds = di[keep], db[keep], ds[keep]
         m = np.isin(gt.cats, list(sp.ids(subset)))
-        res = recall_from_arrays(len(gt.image_ids), gt.img[m], gt.boxes[m], gt.areas[m],
-                                 gt.crowd[m], di, db, ds, max_dets=max_dets, progress=progress)
-        for k, v in res.items():
+        by_subset[subset] = recall_from_arrays(len(gt.image_ids), gt.img[m], gt.boxes[m],
+                                               gt.areas[m], gt.crowd[m], di, db, ds,
+                                               max_dets=max_dets, progress=progress)
+    out: Dict[str, float] = {}
+    for subset in subsets:
+        for k, v in by_subset[subset].items():
             if k != 'num_targets':
                 out[f'{subset}/{k}'] = v
     return out

@@ -23,7 +23,7 @@ dataset (:func:`recall_from_arrays`), padded batch by batch.
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -474,7 +474,8 @@ def recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray
                        gt_areas: np.ndarray, gt_crowd: np.ndarray, det_img: np.ndarray,
                        det_boxes: np.ndarray, det_scores: np.ndarray,
                        max_dets: Sequence[int] = (10, 100), iou_thrs: np.ndarray = IOU_THRS,
-                       progress: Optional[callable] = None) -> Dict[str, float]:
+                       progress: Optional[callable] = None,
+                       gt_subsets: Optional[Mapping[str, np.ndarray]] = None) -> Dict:
     """Class-agnostic AR@k (and ARs/ARm/ARl at the largest k), COCO semantics.
 
     The whole dataset as flat arrays (G boxes, D proposals, N images):
@@ -492,11 +493,15 @@ def recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray
         max_dets: The k values.
         iou_thrs: IoU thresholds (default 0.50:0.05:0.95).
         progress: Called with the number of images done after each batch.
+        gt_subsets: ``{name: (G,) bool}``: measure recall on several subsets
+            of the boxes at once (e.g. novel and base classes), each as if the
+            other boxes were removed. The proposals are ranked, the IoUs
+            computed and the matching solved once for all of them.
 
     Returns:
         dict: ``AR@k`` for each k, ``ARs@K``, ``ARm@K``, ``ARl@K`` for the
         largest K, and ``num_targets`` (non-crowd boxes); fractions in [0, 1],
-        -1 where there is no target.
+        -1 where there is no target. With ``gt_subsets``: ``{name: that dict}``.
     """
     ks = sorted({int(k) for k in max_dets})
     kmax = ks[-1]
@@ -504,6 +509,11 @@ def recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray
     crowd = np.asarray(gt_crowd, bool).reshape(-1)
     target = np.stack([~crowd & (gt_areas >= a0) & (gt_areas <= a1)
                        for a0, a1 in AREA_RANGES.values()], axis=1)  # (G, A)
+    if gt_subsets is not None:
+        # a box outside a subset is no target of that subset's columns, which
+        # is what removing it does to recall (non-targets never take part)
+        masks = [np.asarray(m, bool).reshape(-1, 1) for m in gt_subsets.values()]
+        target = np.concatenate([target & m for m in masks], axis=1)  # (G, S * A)
     order = rank_by_image(det_img, det_scores)
     det_img = np.asarray(det_img, np.int64)[order]
     top = positions_in_runs(det_img) < kmax
@@ -512,6 +522,18 @@ def recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray
                                   det_img[top],
                                   np.asarray(det_boxes, np.float64).reshape(-1, 4)[order[top]],
                                   iou_thrs, progress=progress)
+    if gt_subsets is None:
+        return _summarize(gt_rank, target, ks)
+    a = len(AREA_RANGES)
+    return {name: _summarize(gt_rank[:, i * a:(i + 1) * a], target[:, i * a:(i + 1) * a], ks)
+            for i, name in enumerate(gt_subsets)}
+
+
+def _summarize(gt_rank: np.ndarray, target: np.ndarray, ks: Sequence[int]) -> Dict[str, float]:
+    """AR@k for each k of ``ks`` (sorted), ARs/ARm/ARl at the largest, and
+    ``num_targets``, from (G, A, T) ranks and (G, A) targets (A: the
+    :data:`AREA_RANGES`, in order)."""
+    kmax = ks[-1]
     npig = target.sum(axis=0)  # (A,)
     hits = np.stack([(gt_rank < k).sum(axis=0) for k in ks])  # (K, A, T)
     out: Dict[str, float] = {}
