@@ -3,6 +3,7 @@
 import gc
 import json
 import random
+import threading
 
 import numpy as np
 import pytest
@@ -99,25 +100,59 @@ def _expected(entries, validate):
         return None, e
 
 
+@pytest.fixture(params=['one process', 'two processes'])
+def workers(request, monkeypatch):
+    """Decode in one process, or in two (any file size)."""
+    if request.param == 'one process':
+        return 1
+    monkeypatch.setattr(results_io, 'PARALLEL_MIN_BYTES', 0)
+    return 2
+
+
+@pytest.mark.parametrize('dump', [dict(), dict(indent=1)])
+def test_two_processes_same_arrays(tmp_path, dump, monkeypatch):
+    monkeypatch.setattr(results_io, 'PARALLEL_MIN_BYTES', 0)
+    forks = []
+    two = results_io._decode_in_two
+    monkeypatch.setattr(results_io, '_decode_in_two', lambda *a: forks.append(a) or two(*a))
+    entries = _entries(200)
+    path = _write(tmp_path, json.dumps(entries, **dump))
+    want = results_to_arrays(entries, IMAGE_IDS)
+    _same(load_results(path, IMAGE_IDS, chunk_bytes=512, workers=2), want)
+    assert len(forks) == 1
+    # no other thread may run during a fork: then one process decodes
+    started, stop = threading.Event(), threading.Event()
+    t = threading.Thread(target=lambda: (started.set(), stop.wait()))
+    t.start()
+    started.wait()
+    try:
+        _same(load_results(path, IMAGE_IDS, chunk_bytes=512, workers=2), want)
+        assert len(forks) == 1
+    finally:
+        stop.set()
+        t.join()
+
+
 @pytest.mark.parametrize('validate', [True, False])
+@pytest.mark.parametrize('at', [9, 25])  # first or second half of the file
 @pytest.mark.parametrize('name', sorted(MUTATIONS))
-def test_bad_entries_same_outcome(tmp_path, name, validate):
+def test_bad_entries_same_outcome(tmp_path, name, validate, at, workers):
     entries = _entries(30)
-    MUTATIONS[name](entries[9])
+    MUTATIONS[name](entries[at])
     if name == 'entry not a dict':
-        entries[9] = [1, 2]
+        entries[at] = [1, 2]
     text = json.dumps(entries)
     if name == 'score overflows to inf':
         text = text.replace(str(10 ** 400), '1e400')
     path = _write(tmp_path, text)
     want, error = _expected(json.loads(text), validate)
     if error is None:
-        _same(load_results(path, IMAGE_IDS, validate, chunk_bytes=256), want)
+        _same(load_results(path, IMAGE_IDS, validate, chunk_bytes=256, workers=workers), want)
     else:
         with pytest.raises(type(error)) as got:
-            load_results(path, IMAGE_IDS, validate, chunk_bytes=256)
+            load_results(path, IMAGE_IDS, validate, chunk_bytes=256, workers=workers)
         assert str(got.value) == str(error)
-        assert 'results[9]' in str(got.value) or name == 'image id beyond int64'
+        assert f'results[{at}]' in str(got.value) or name == 'image id beyond int64'
 
 
 @pytest.mark.parametrize('text,message', [
@@ -154,7 +189,7 @@ def test_too_large_for_memory_fails_before_reading(tmp_path, monkeypatch):
     assert not opened
 
 
-def test_streams_when_only_the_arrays_fit(tmp_path, monkeypatch):
+def test_streams_when_only_the_arrays_fit(tmp_path, monkeypatch, workers):
     """Objects would not fit: a valid file still streams; a refused entry is
     named from the typed decoder instead of the entry-by-entry checker."""
     entries = _entries(40)
@@ -162,11 +197,12 @@ def test_streams_when_only_the_arrays_fit(tmp_path, monkeypatch):
     monkeypatch.setattr(results_io, 'HEADROOM_BYTES', 0)
     monkeypatch.setattr(results_io, 'available_memory', lambda: 3 * size)
     path = _write(tmp_path, json.dumps(entries))
-    _same(load_results(path, IMAGE_IDS, chunk_bytes=128), results_to_arrays(entries, IMAGE_IDS))
+    _same(load_results(path, IMAGE_IDS, chunk_bytes=128, workers=workers),
+          results_to_arrays(entries, IMAGE_IDS))
     entries[33]['score'] = 'high'
     path = _write(tmp_path, json.dumps(entries))
     with pytest.raises(ValueError, match=r'results\[33\]: Expected `float`, got `str`.*needs about'):
-        load_results(path, IMAGE_IDS, chunk_bytes=128)
+        load_results(path, IMAGE_IDS, chunk_bytes=128, workers=workers)
 
 
 def test_gc_state_restored(tmp_path):

@@ -24,18 +24,23 @@ import gc
 import itertools
 import json
 import os
+import pickle
 import re
+import threading
 from typing import List, Mapping, Optional, Sequence, Tuple
 
 import msgspec
 import numpy as np
 
 from .proposals import _check_entry, results_to_arrays
+from .recall import default_threads
 
 __all__ = ['load_json', 'load_results', 'available_memory', 'paused_gc', 'CHUNK_BYTES']
 
 #: Bytes read (and decoded into structs) at a time by :func:`load_results`.
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 128 << 10
+#: Files at least this large are decoded by two processes when there are two CPUs.
+PARALLEL_MIN_BYTES = 16 << 20
 #: Peak bytes of memory per byte of JSON: of the arrays that :func:`load_results`
 #: keeps (48 bytes per proposal, a proposal takes at least 40 bytes of JSON, and
 #: the per-chunk arrays are concatenated once) ...
@@ -198,11 +203,11 @@ def _chunks(f, chunk_bytes: int):
             buf = buf[comma + 1:]
 
 
-def _decode_chunks(path: str, chunk_bytes: int):
-    """Typed decoding of the whole file: (ids, boxes, scores) arrays, input order."""
+def _decode_stream(f, chunk_bytes: int):
+    """Typed decoding of a JSON array read from ``f``: (ids, boxes, scores)."""
     ids, boxes, scores = [], [], []
     n = 0
-    with open(path, 'rb') as f, paused_gc():
+    with paused_gc():
         for chunk in _chunks(f, chunk_bytes):
             try:
                 props = _DECODER.decode(b'[' + chunk + b']')
@@ -228,6 +233,91 @@ def _decode_chunks(path: str, chunk_bytes: int):
     return np.concatenate(ids), np.concatenate(boxes), np.concatenate(scores)
 
 
+class _Slice:
+    """Bytes ``[start, stop)`` of a file, as a file: ``prefix`` first, ``suffix`` last."""
+
+    def __init__(self, f, start: int, stop: int, prefix: bytes = b'', suffix: bytes = b''):
+        f.seek(start)
+        self.f, self.left, self.prefix, self.suffix = f, stop - start, prefix, suffix
+
+    def read(self, n: int) -> bytes:
+        out, self.prefix = self.prefix, b''
+        if self.left > 0:
+            data = self.f.read(min(n, self.left))
+            self.left = self.left - len(data) if data else 0
+            out += data
+        if self.left <= 0:
+            out, self.suffix = out + self.suffix, b''
+        return out
+
+
+def _middle_comma(f, size: int) -> int:
+    """Offset of a comma between two entries near the middle of the file, or -1."""
+    f.seek(size // 2)
+    window = f.read(1 << 20)
+    end = _split_point(window)
+    return -1 if end < 0 else size // 2 + window.index(b',', end)
+
+
+def _decode_in_two(path: str, chunk_bytes: int, size: int):
+    """:func:`_decode_stream` of the two halves of the file at once: the second
+    in a forked process, whose arrays come back through a pipe."""
+    with open(path, 'rb') as f:
+        comma = _middle_comma(f, size)
+    if comma < 0:
+        with open(path, 'rb') as f:
+            return _decode_stream(f, chunk_bytes)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: decode the second half, send it, exit without cleanup
+        try:
+            os.close(r)
+            try:
+                with open(path, 'rb') as f:
+                    reply = ('ok', _decode_stream(_Slice(f, comma + 1, size, prefix=b'['),
+                                                  chunk_bytes))
+            except _Refused as e:
+                reply = ('refused', (e.index, e.message))
+            except BaseException as e:  # noqa: BLE001  (reported by the parent)
+                reply = ('error', f'{type(e).__name__}: {e}')
+            with os.fdopen(w, 'wb') as out:
+                pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            os._exit(0)
+    os.close(w)
+    try:
+        with open(path, 'rb') as f:
+            first = _decode_stream(_Slice(f, 0, comma, suffix=b']'), chunk_bytes)
+    finally:
+        with os.fdopen(r, 'rb') as inp:
+            try:
+                kind, second = pickle.load(inp)
+            except EOFError:  # the child died before replying
+                kind, second = 'error', 'no reply'
+        os.waitpid(pid, 0)
+    if kind == 'refused':
+        index, message = second
+        raise _Refused(None if index is None else len(first[0]) + index, message)
+    if kind == 'error':
+        raise RuntimeError(f'decoding the second half of {path!r} failed: {second}')
+    return tuple(np.concatenate([a, b]) for a, b in zip(first, second))
+
+
+def _decode_chunks(path: str, chunk_bytes: int, workers: int = 1):
+    """Typed decoding of the whole file: (ids, boxes, scores) arrays, file order.
+
+    With ``workers`` >= 2, a file over :data:`PARALLEL_MIN_BYTES` and no other
+    thread running (a fork copies only the calling thread), its two halves are
+    decoded at once (:func:`_decode_in_two`); the arrays are the same.
+    """
+    size = os.path.getsize(path)
+    if workers >= 2 and size >= PARALLEL_MIN_BYTES and hasattr(os, 'fork') and \
+            threading.active_count() == 1:
+        return _decode_in_two(path, chunk_bytes, size)
+    with open(path, 'rb') as f:
+        return _decode_stream(f, chunk_bytes)
+
+
 def _entry(path: str, index: int, chunk_bytes: int) -> Mapping:
     """Entry ``index`` of the results file as ``json`` reads it (chunk by chunk)."""
     n = 0
@@ -241,8 +331,8 @@ def _entry(path: str, index: int, chunk_bytes: int) -> Mapping:
 
 
 def load_results(path: str, image_ids: Sequence, validate: bool = True,
-                 source: str = 'results', chunk_bytes: int = CHUNK_BYTES
-                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 source: str = 'results', chunk_bytes: int = CHUNK_BYTES,
+                 workers: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A COCO results file of proposals as flat arrays: ``results_to_arrays``
     of its entries, read without building them.
 
@@ -254,6 +344,9 @@ def load_results(path: str, image_ids: Sequence, validate: bool = True,
         validate: As :func:`results_to_arrays`.
         source: Name of the results in error messages (``results[3]: ...``).
         chunk_bytes: Bytes decoded at a time.
+        workers: Processes decoding a large file (at most 2; None:
+            :func:`~owp.evaluation.functional.recall.default_threads`, i.e.
+            ``$OWP_EVAL_THREADS`` or min(2, CPUs)). Same arrays for any value.
 
     Returns:
         tuple: ``img`` (D,) int64 image index, ``boxes`` (D, 4) float64 xywh,
@@ -274,7 +367,8 @@ def load_results(path: str, image_ids: Sequence, validate: bool = True,
     try:
         if known.dtype.kind not in 'iu':
             raise _Refused(None, 'non-integer image ids in the annotation file')
-        ids, boxes, scores = _decode_chunks(path, chunk_bytes)
+        ids, boxes, scores = _decode_chunks(
+            path, chunk_bytes, default_threads() if workers is None else workers)
     except _Refused as refused:
         return _load_as_objects(path, image_ids, validate, source, refused)
     n = len(ids)
