@@ -183,7 +183,8 @@ def test_too_large_for_memory_fails_before_reading(tmp_path, monkeypatch):
     opened = []
     monkeypatch.setattr(results_io, '_decode_chunks', lambda *a: opened.append(a))
     monkeypatch.setattr(results_io, 'HEADROOM_BYTES', 0)
-    monkeypatch.setattr(results_io, 'STREAM_BYTES_PER_BYTE', (200 << 20) / len(open(path).read()))
+    n = results_io._estimated_entries(path, len(open(path).read()))
+    monkeypatch.setattr(results_io, 'BYTES_PER_PROPOSAL', (200 << 20) / n)
     with pytest.raises(MemoryError, match=r'res\.json.*needs about 0\.20 GiB.*only 0\.10 GiB'):
         load_results(path, IMAGE_IDS)
     assert not opened
@@ -195,6 +196,7 @@ def test_streams_when_only_the_arrays_fit(tmp_path, monkeypatch, workers):
     entries = _entries(40)
     size = len(json.dumps(entries))
     monkeypatch.setattr(results_io, 'HEADROOM_BYTES', 0)
+    monkeypatch.setattr(results_io, 'BYTES_PER_PROPOSAL', 50)  # 40 B of JSON per entry at most
     monkeypatch.setattr(results_io, 'available_memory', lambda: 3 * size)
     path = _write(tmp_path, json.dumps(entries))
     _same(load_results(path, IMAGE_IDS, chunk_bytes=128, workers=workers),
@@ -242,3 +244,13 @@ def test_evaluate_proposals_from_a_path(tmp_path):
     split = dict(base=['a'], novel=['b'])
     assert evaluate_proposals(coco, path, split, ('novel', 'base')) == \
         evaluate_proposals(coco, entries, split, ('novel', 'base'))
+
+
+def test_entries_estimated_from_the_head(tmp_path):
+    entries = _entries(4000)
+    path = _write(tmp_path, json.dumps(entries))
+    n = results_io._estimated_entries(path, len(open(path).read()))
+    assert 0.9 * len(entries) < n < 1.1 * len(entries)
+    # too little to go by: one entry per 40 bytes, the most there can be
+    path = _write(tmp_path, json.dumps(entries[:3]))
+    assert results_io._estimated_entries(path, 1000) == 26

@@ -3,12 +3,14 @@
 A 5,000-image x 300-proposal results file is 150 MB of JSON. ``json.load``
 builds 1.5 million dicts, and Python's garbage collector runs over them again
 and again while it does (most of the 6 s it takes once torch is imported);
-walking the dicts into arrays costs as much again. :func:`load_results` instead
-reads the file in chunks of whole entries, decodes each chunk with msgspec
-straight into typed structs (no dicts; unknown keys such as ``category_id`` are
-skipped, not built), with the collector paused, and turns it into arrays
-before reading the next. Peak memory is the arrays plus one chunk, so a results
-file larger than the machine's memory streams through.
+walking the dicts into arrays adds 0.7 s. :func:`load_results` instead reads
+the file in chunks of whole entries, decodes each chunk with msgspec straight
+into typed structs (no dicts; unknown keys such as ``category_id`` are skipped,
+not built), with the collector paused, and turns it into arrays before reading
+the next; with two CPUs, the two halves of a large file at once. Peak memory is
+the arrays plus one chunk, not the file or its objects: a results file larger
+than memory streams through. Where evaluating its proposals would not fit
+(estimated before reading), it fails with a message instead of swapping.
 
 The answer is :func:`~owp.evaluation.functional.proposals.results_to_arrays`'s,
 checks and error messages included: an entry that the typed decoding refuses (a
@@ -16,8 +18,7 @@ string where a number belongs, NaN, a missing key, a wrapper dict ...) sends
 the whole file through ``json`` and that function, which names the entry; an
 entry that decodes but fails a check (unknown image id, width <= 0 ...) is
 named by the same entry-by-entry checker. Where the plain-JSON path would not
-fit in memory, the error names the entry from the typed decoder's message
-instead, and a file too large for the arrays fails before reading anything.
+fit in memory, the error names the entry from the typed decoder's message.
 """
 import contextlib
 import gc
@@ -41,15 +42,15 @@ __all__ = ['load_json', 'load_results', 'available_memory', 'paused_gc', 'CHUNK_
 CHUNK_BYTES = 128 << 10
 #: Files at least this large are decoded by two processes when there are two CPUs.
 PARALLEL_MIN_BYTES = 16 << 20
-#: Peak bytes of memory per byte of JSON: of the arrays that :func:`load_results`
-#: keeps (48 bytes per proposal, a proposal takes at least 40 bytes of JSON, and
-#: the per-chunk arrays are concatenated once) ...
-STREAM_BYTES_PER_BYTE = 2.5
-#: ... and of plain ``json``/msgspec objects (dicts, lists, floats), measured
-#: at 6 to 7 on COCO results files.
+#: Peak memory of reading and evaluating one proposal: its arrays (48 bytes),
+#: their sorted and padded copies, IoUs and matches (measured: 270 bytes on the
+#: 5,000 x 300 benchmark; the margin is for denser images).
+BYTES_PER_PROPOSAL = 320
+#: Peak bytes of plain ``json``/msgspec objects (dicts, lists, floats) per
+#: byte of JSON (measured: 6.1 on a results file, 5.6 on an annotation file).
 OBJECT_BYTES_PER_BYTE = 8.0
-#: Memory left to the rest of the evaluation (ground truth, IoU batches).
-HEADROOM_BYTES = 512 << 20
+#: Memory left to the rest (Python, numpy, the ground truth).
+HEADROOM_BYTES = 256 << 20
 
 
 class _Proposal(msgspec.Struct, gc=False):
@@ -102,6 +103,17 @@ def available_memory() -> Optional[int]:
     except (OSError, ValueError):
         pass
     return avail
+
+
+def _estimated_entries(path: str, size: int) -> int:
+    """Entries of a results file, estimated from its first MiB (one ``"bbox"``
+    key per entry), or at most one per 40 bytes (``{"image_id":1,"bbox":[1,1,1,1],"score":1}``)."""
+    with open(path, 'rb') as f:
+        head = f.read(1 << 20)
+    count = head.count(b'"bbox"')
+    if count < 8 or len(head) < 4096:
+        return size // 40 + 1
+    return int(size * count / len(head)) + 1
 
 
 def _check_memory(path: str, what: str, need: float, how: str) -> None:
@@ -356,13 +368,15 @@ def load_results(path: str, image_ids: Sequence, validate: bool = True,
         FileNotFoundError: no such file.
         ValueError: not valid JSON, not a list of entries, or a bad entry
             (named as :func:`results_to_arrays` names it).
-        MemoryError: the arrays (or, for a file that needs the plain-JSON
-            path, its objects) would not fit in the available memory.
+        MemoryError: evaluating its proposals (estimated from the first MiB:
+            :data:`BYTES_PER_PROPOSAL` each) or, for a file that needs the
+            plain-JSON path, its objects would not fit in the available memory.
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f'{source} file {path!r} does not exist')
     size = os.path.getsize(path)
-    _check_memory(path, source, STREAM_BYTES_PER_BYTE * size, 'for its arrays')
+    _check_memory(path, source, BYTES_PER_PROPOSAL * _estimated_entries(path, size),
+                  'to evaluate its proposals')
     known = np.asarray(image_ids)
     try:
         if known.dtype.kind not in 'iu':
