@@ -230,6 +230,10 @@ def main(argv=None):
     sub.run({'owp CLI': owp_cli(files, '_sub', 'novel', out),
              'pycocotools': peer('pycocotools', files, '_sub')})
     check(sub.best)
+    sub_lib = Runner(args.repeat)
+    sub_lib.run({'owp library': peer('owp', files, '_sub', library=True),
+                 'pycocotools': peer('pycocotools', files, '_sub', library=True)})
+    check(dict(sub_lib.best, **{'owp CLI': sub.best['owp CLI']}))
 
     ar = cli.best['owp CLI'][3]
     print('answers equal (1e-9) for every tool: ' +
@@ -240,10 +244,13 @@ def main(argv=None):
           'owp library', library=True)
     table(f'pycocotools on the first {args.pyc_images} images (CLI, end to end):', sub.best,
           'owp CLI')
+    table(f'pycocotools on the first {args.pyc_images} images (library call):', sub_lib.best,
+          'owp library', library=True)
     t = {k: v[0] for k, v in cli.best.items()}
     print('\nratio (their CLI wall time / owp CLI): ' + ' '.join(
         f'{k}={t[k] / t["owp CLI"]:.2f}' for k in PEERS) +
-        f' pycocotools={sub.best["pycocotools"][0] / sub.best["owp CLI"][0]:.1f}')
+        f' pycocotools={sub.best["pycocotools"][0] / sub.best["owp CLI"][0]:.1f}'
+        f' (library: {sub_lib.best["pycocotools"][3]["seconds"] / sub_lib.best["owp library"][3]["seconds"]:.0f})')
 
 
 if __name__ == '__main__':
