@@ -55,3 +55,14 @@ def test_lazy_names_still_resolve():
     assert OWPRecallMetric.__name__ == 'OWPRecallMetric'
     assert OWPCocoDataset.__name__ == 'OWPCocoDataset'
     assert owp.models.OWPFCOSHead.__name__ == 'OWPFCOSHead'
+
+
+def test_custom_imports_in_one_base_only():
+    """Every config gets the registration import from the runtime base, and only there."""
+    import glob
+    import os.path as osp
+    root = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs')
+    having = sorted(osp.relpath(p, root) for p in glob.glob(osp.join(root, '**', '*.py'),
+                                                          recursive=True)
+                    if 'custom_imports' in open(p).read())
+    assert having == [osp.join('_base_', 'default_runtime.py')]

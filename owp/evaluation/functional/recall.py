@@ -30,7 +30,7 @@ import numpy as np
 __all__ = ['IOU_THRS', 'AREA_RANGES', 'UNMATCHED', 'box_iou_xywh', 'class_agnostic_recall',
            'component_match_ranks', 'greedy_match_ranks', 'match_ranks_flat',
            'positions_in_runs', 'rank_by_image', 'recall_from_arrays',
-           'stable_argsort_indices', 'default_threads']
+           'stable_argsort_floats', 'stable_argsort_indices', 'default_threads']
 
 IOU_THRS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
 #: Rank of the 'proposal' that took an unmatched target: larger than any k.
@@ -279,8 +279,34 @@ def rank_by_image(det_img: np.ndarray, det_scores: np.ndarray) -> np.ndarray:
     score. Two stable sorts (score, then image) give the same order as
     ``np.lexsort((-scores, img))``, faster.
     """
-    by_score = np.argsort(-np.asarray(det_scores, np.float64), kind='stable')
+    by_score = stable_argsort_floats(-np.asarray(det_scores, np.float64))
     return by_score[stable_argsort_indices(np.asarray(det_img)[by_score])]
+
+
+def stable_argsort_floats(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind='stable')`` for (N,) floats, about 2x faster.
+
+    numpy's default (unstable) sort is vectorised and several times faster
+    than its stable merge sort: sort once to number the distinct values,
+    then sort the keys (value number, position), which are all different,
+    so any sort is stable. NaN (never in validated scores) takes the merge sort.
+    """
+    values = np.asarray(values, np.float64)
+    n = values.size
+    if n < 2 or n >= 2 ** 31:
+        return np.argsort(values, kind='stable')
+    order = np.argsort(values)
+    ranked = values[order]
+    if np.isnan(ranked[-1]):
+        return np.argsort(values, kind='stable')
+    new = np.empty(n, bool)
+    new[0] = False
+    np.not_equal(ranked[1:], ranked[:-1], out=new[1:])
+    number = np.empty(n, np.int64)
+    number[order] = np.cumsum(new)
+    number *= n
+    number += np.arange(n)
+    return np.argsort(number)
 
 
 def stable_argsort_indices(keys: np.ndarray) -> np.ndarray:
@@ -517,6 +543,8 @@ def recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray
     order = rank_by_image(det_img, det_scores)
     det_img = np.asarray(det_img, np.int64)[order]
     top = positions_in_runs(det_img) < kmax
+    if top.all():  # no image over the largest k: views, not copies
+        top = slice(None)
     gt_rank, _ = match_ranks_flat(num_images, np.asarray(gt_img, np.int64),
                                   np.asarray(gt_boxes, np.float64).reshape(-1, 4), target,
                                   det_img[top],

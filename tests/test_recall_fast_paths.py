@@ -1,10 +1,12 @@
-"""Subsets measured in one pass (evaluate_proposals' default novel + base) give
-exactly what each subset gives alone, with the other classes' boxes removed."""
+"""The evaluator's shortcuts give the reference answers: subsets measured in one
+pass (evaluate_proposals' default novel + base) give exactly what each subset
+gives alone with the other classes' boxes removed; the fast stable sort is
+numpy's stable sort."""
 import numpy as np
 import pytest
 
 from owp.evaluation.functional.proposals import _GroundTruth, evaluate_proposals, results_to_arrays
-from owp.evaluation.functional.recall import recall_from_arrays
+from owp.evaluation.functional.recall import recall_from_arrays, stable_argsort_floats
 from owp.datasets.splits import resolve_split
 
 SPLIT = dict(base=['b1', 'b2'], novel=['n1', 'n2'])
@@ -69,3 +71,15 @@ def test_ignore_protocol_shares_the_other_subsets():
     assert {k: v for k, v in both.items() if k.startswith('novel/')} == novel
     assert {k: v for k, v in both.items() if k.startswith('base/')} == \
         _alone(coco, dets, 'base', (5, 20))
+
+
+@pytest.mark.parametrize('n', [0, 1, 2, 1000])
+def test_stable_argsort_floats_is_the_stable_sort(n):
+    rng = np.random.default_rng(n)
+    for values in (rng.random(n).round(2),                    # many ties
+                   rng.normal(size=n),                         # none
+                   np.where(rng.random(n) < 0.5, 0.0, -0.0),   # -0.0 ties 0.0
+                   np.r_[rng.random(n // 2), np.full(n - n // 2, np.nan)][rng.permutation(n)],
+                   np.r_[np.full(n // 2, np.inf), -np.ones(n - n // 2)]):
+        np.testing.assert_array_equal(stable_argsort_floats(values),
+                                      np.argsort(values, kind='stable'))
