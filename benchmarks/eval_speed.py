@@ -186,7 +186,7 @@ def main(argv=None):
     p.add_argument('--images', type=int, default=5000)
     p.add_argument('--boxes', type=int, default=12, help='ground-truth boxes per image')
     p.add_argument('--proposals', type=int, default=300, help='proposals per image')
-    p.add_argument('--pyc-images', type=int, default=250,
+    p.add_argument('--pyc-images', type=int, default=1000,
                    help='images of the pycocotools comparison')
     p.add_argument('--repeat', type=int, default=3, help='runs of each command under 10 s')
     p.add_argument('--quick', action='store_true', help='500 images, 2 repeats')

@@ -254,3 +254,18 @@ def test_entries_estimated_from_the_head(tmp_path):
     # too little to go by: one entry per 40 bytes, the most there can be
     path = _write(tmp_path, json.dumps(entries[:3]))
     assert results_io._estimated_entries(path, 1000) == 26
+
+
+@pytest.mark.parametrize('span', [10, 1 << 30])  # lookup table, binary search
+def test_image_index_finds_the_first_position(span):
+    rng = np.random.default_rng(span % 97)
+    known = rng.integers(-5, span, 50)
+    known[7] = known[3]  # a repeated id: its first position counts
+    ids = np.r_[rng.choice(known, 200), -100, span + 5, known.max() + 1]
+    img, bad = results_io._image_index(known, ids)
+    first = {}
+    for i, k in enumerate(known.tolist()):
+        first.setdefault(k, i)
+    assert bad.tolist() == [k not in first for k in ids.tolist()]
+    assert img[~bad].tolist() == [first[k] for k in ids[~bad].tolist()]
+    assert results_io._image_index(known[:0], ids)[1].all()
