@@ -219,6 +219,14 @@ def _chunks(f, chunk_bytes: int):
 
 def _decode_stream(f, chunk_bytes: int):
     """Typed decoding of a JSON array read from ``f``: (ids, boxes, scores)."""
+    ids, boxes, scores = _decode_parts(f, chunk_bytes)
+    if not ids:
+        return np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0)
+    return np.concatenate(ids), np.concatenate(boxes), np.concatenate(scores)
+
+
+def _decode_parts(f, chunk_bytes: int):
+    """:func:`_decode_stream`'s arrays as lists of per-chunk arrays."""
     ids, boxes, scores = [], [], []
     n = 0
     with paused_gc():
@@ -242,9 +250,7 @@ def _decode_stream(f, chunk_bytes: int):
                                      np.float64, 4 * k).reshape(k, 4))
             del props
             n += k
-    if not ids:
-        return np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0)
-    return np.concatenate(ids), np.concatenate(boxes), np.concatenate(scores)
+    return ids, boxes, scores
 
 
 class _Slice:
@@ -275,7 +281,8 @@ def _middle_comma(f, size: int) -> int:
 
 def _decode_in_two(path: str, chunk_bytes: int, size: int):
     """:func:`_decode_stream` of the two halves of the file at once: the second
-    in a forked process, whose arrays come back through a pipe."""
+    in a forked process, whose arrays come back through a pipe as raw bytes,
+    straight into the tail of the result."""
     with open(path, 'rb') as f:
         comma = _middle_comma(f, size)
     if comma < 0:
@@ -286,35 +293,59 @@ def _decode_in_two(path: str, chunk_bytes: int, size: int):
     if pid == 0:  # child: decode the second half, send it, exit without cleanup
         try:
             os.close(r)
-            try:
-                with open(path, 'rb') as f:
-                    reply = ('ok', _decode_stream(_Slice(f, comma + 1, size, prefix=b'['),
-                                                  chunk_bytes))
-            except _Refused as e:
-                reply = ('refused', (e.index, e.message))
-            except BaseException as e:  # noqa: BLE001  (reported by the parent)
-                reply = ('error', f'{type(e).__name__}: {e}')
             with os.fdopen(w, 'wb') as out:
-                pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
+                try:
+                    with open(path, 'rb') as f:
+                        arrays = _decode_stream(_Slice(f, comma + 1, size, prefix=b'['),
+                                                chunk_bytes)
+                except _Refused as e:
+                    reply = ('refused', (e.index, e.message))
+                except BaseException as e:  # noqa: BLE001  (reported by the parent)
+                    reply = ('error', f'{type(e).__name__}: {e}')
+                else:
+                    out.write(np.int64(len(arrays[0])).tobytes())
+                    for a in arrays:
+                        out.write(memoryview(np.ascontiguousarray(a)).cast('B'))
+                    reply = None
+                if reply is not None:
+                    out.write(np.int64(-1).tobytes())
+                    pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
         finally:
             os._exit(0)
     os.close(w)
+    inp = os.fdopen(r, 'rb')
     try:
-        with open(path, 'rb') as f:
-            first = _decode_stream(_Slice(f, 0, comma, suffix=b']'), chunk_bytes)
+        try:
+            with open(path, 'rb') as f:
+                first = _decode_parts(_Slice(f, 0, comma, suffix=b']'), chunk_bytes)
+        except BaseException:
+            inp.read()  # let the child finish writing; the first half's error comes first
+            raise
+        n1 = sum(len(a) for a in first[0])
+        head = inp.read(8)
+        n2 = int(np.frombuffer(head, np.int64)[0]) if len(head) == 8 else -2
+        if n2 < 0:
+            kind, second = pickle.load(inp) if n2 == -1 else ('error', 'no reply')
+            if kind == 'refused':
+                index, message = second
+                raise _Refused(None if index is None else n1 + index, message)
+            raise RuntimeError(f'decoding the second half of {path!r} failed: {second}')
+        out = (np.empty(n1 + n2, np.int64), np.empty((n1 + n2, 4)), np.empty(n1 + n2))
+        for parts, a in zip(first, out):
+            if parts:
+                np.concatenate(parts, out=a[:n1])
+            view = memoryview(a[n1:]).cast('B')
+            pos = 0
+            while pos < len(view):
+                got = inp.readinto(view[pos:])
+                if not got:
+                    raise RuntimeError(f'decoding the second half of {path!r} failed: '
+                                       'truncated reply')
+                pos += got
+        return out
     finally:
-        with os.fdopen(r, 'rb') as inp:
-            try:
-                kind, second = pickle.load(inp)
-            except EOFError:  # the child died before replying
-                kind, second = 'error', 'no reply'
+        inp.close()
         os.waitpid(pid, 0)
-    if kind == 'refused':
-        index, message = second
-        raise _Refused(None if index is None else len(first[0]) + index, message)
-    if kind == 'error':
-        raise RuntimeError(f'decoding the second half of {path!r} failed: {second}')
-    return tuple(np.concatenate([a, b]) for a, b in zip(first, second))
 
 
 def _decode_chunks(path: str, chunk_bytes: int, workers: int = 1):
