@@ -45,7 +45,7 @@ def build(cfg):
 def model_cfgs(depth):
     from mmengine.config import Config
 
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
     root = osp.dirname(osp.dirname(osp.abspath(__file__)))
     cfg = Config.fromfile(osp.join(root, 'configs', 'coco', 'fcos_r50_fpn_90k_coco-voc.py'))
     m = cfg.model

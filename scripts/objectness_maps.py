@@ -34,8 +34,8 @@ def main(argv=None) -> int:
     from mmdet.apis import init_detector
     from mmengine.config import Config
 
-    import owp  # noqa: F401  (registers the OWP modules)
     import owp.engine  # noqa: F401  (installs the safe checkpoint loader)
+    import owp.registration  # noqa: F401  (registers the OWP modules)
     from owp.analysis import objectness_maps, plot_objectness_maps
     cfg = Config.fromfile(args.config)
     if args.cfg_options:

@@ -173,7 +173,7 @@ def main(argv=None):
     sys.path.insert(0, REPO)  # run from a checkout without `pip install -e .` too
     from mmengine.config import Config
 
-    import owp  # noqa: F401  registers owp modules for the in-process evaluation
+    import owp.registration  # noqa: F401  registers owp modules for the in-process evaluation
     from owp.analysis import load_score_dump, plot_score_histograms, recall_table, to_markdown
     from owp.datasets.shapes import ShapesConfig, generate_shapes
 

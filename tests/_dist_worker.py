@@ -20,7 +20,7 @@ from mmengine.config import ConfigDict
 from mmengine.dist import get_rank, get_world_size, init_dist
 from mmengine.structures import InstanceData
 
-import owp  # noqa: F401  (installs the CPU shim, as every owp config does)
+import owp.registration  # noqa: F401  (installs the CPU shim, as every owp config does)
 from owp.engine import SyncBuffersIterHook
 from owp.models import OWPFCOSHead
 

@@ -34,10 +34,11 @@ def test_config_builds_and_steps(path):
     from mmdet.registry import MODELS
     from mmdet.testing import demo_mm_inputs
 
-    import owp  # noqa: F401  (what custom_imports does)
+    import owp.registration  # noqa: F401  (what custom_imports does)
+
 
     cfg = Config.fromfile(path)
-    assert cfg.custom_imports['imports'] == ['owp']
+    assert cfg.custom_imports['imports'] == ['owp.registration']
     ds = cfg.train_dataloader.dataset
     if 'split' in ds:  # split-aware dataset: classes come from the annotation file
         assert cfg.model.bbox_head.num_classes == cfg.num_classes
@@ -97,7 +98,8 @@ def test_paper_settings_on_real_data():
 def test_missing_dataset_path_names_the_path(tmp_path):
     from mmdet.registry import DATASETS
 
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
+
     cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
     init_default_scope('mmdet')
     missing = str(tmp_path / 'no-such-dir') + '/'
@@ -127,7 +129,8 @@ def test_recipe_freezes_what_it_says(recipe):
     from mmdet.testing import demo_mm_inputs
     from mmengine.optim import build_optim_wrapper
 
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
+
 
     path = osp.join(CONFIGS, 'coco', f'fcos-owp-iou-cs-is-{recipe}_r50_fpn_90k_coco-voc.py')
     cfg = Config.fromfile(path)
@@ -160,7 +163,8 @@ def test_finetune_slows_the_localization_branches_and_keeps_the_bias_rule():
     from mmdet.registry import MODELS
     from mmengine.optim import build_optim_wrapper
 
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
+
 
     groups = {}
     for recipe in ('joint', 'finetune'):
@@ -188,7 +192,8 @@ def test_finetune_slows_the_localization_branches_and_keeps_the_bias_rule():
 def test_scale_keys_reject_unmatched_keys_and_bad_rules():
     from mmengine.optim import build_optim_wrapper
 
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
+
     init_default_scope('mmdet')
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.GroupNorm(1, 2))
 

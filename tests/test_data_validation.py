@@ -20,7 +20,7 @@ from mmdet.registry import DATASETS
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
-import owp  # noqa: F401  (registers the datasets)
+import owp.registration  # noqa: F401  (registers the datasets)
 from owp.datasets import DataFileError, check_annotation_dict
 
 _CANDIDATES = [os.environ.get('OWP_SHARED_DATA', ''), osp.join(REPO, '..', 'shared', 'data'),

@@ -119,8 +119,8 @@ def one_thread():
 def test_two_process_train_and_eval_equal_one_process(odd_shapes, tmp_path, one_thread):
     from mmengine.runner import Runner
 
-    import owp  # noqa: F401
-    from owp.analysis import load_score_dump
+    import owp.registration  # noqa: F401
+    from owp.evaluation.metrics import load_score_dump
     from owp.tools.eval_novel import to_output_json
 
     work = tmp_path / 'ddp'

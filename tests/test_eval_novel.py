@@ -83,7 +83,7 @@ def test_model_mode_and_dumped_proposals(tiny_shapes, tmp_path, capsys):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
     from owp.tools.eval_novel import main
     from owp.utils import data_root_cfg_options
     cfg = Config.fromfile(SHAPES_ROOT_CONFIG)

@@ -5,7 +5,7 @@ import pytest
 from mmdet.registry import DATASETS
 from mmengine.registry import init_default_scope
 
-import owp  # noqa: F401  (registers the datasets)
+import owp.registration  # noqa: F401  (registers the datasets)
 
 
 def _coco(tmp_path):

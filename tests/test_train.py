@@ -45,7 +45,7 @@ def _runner(cfg):
 
 
 def test_resume_continues_from_last_checkpoint(tiny_shapes, tmp_path):
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
     cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
     point_config_at(cfg, tiny_shapes, work_dir=tmp_path, max_iters=2)
     cfg.default_hooks.checkpoint.interval = 2
@@ -79,7 +79,8 @@ def test_load_from_checkpoint(tiny_shapes, tmp_path):
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
 
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
+
     cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
@@ -98,7 +99,8 @@ def test_finetune_recipe_trains_from_an_owp_checkpoint(tiny_shapes, tmp_path):
     """OWP model (frozen classifier) -> finetune config: load_from, slowed branches, 2 iters."""
     from conftest import CONFIGS
 
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
+
     owp_cfg = Config.fromfile(osp.join(CONFIGS, 'shapes',
                                        'fcos-owp-iou-cs-is_r18-tiny_fpn_1k_shapes.py'))
     point_config_at(owp_cfg, tiny_shapes, work_dir=tmp_path / 'owp', max_iters=1)
@@ -140,7 +142,8 @@ def test_unknown_masking_trains_through_the_real_pipeline(tiny_shapes, tmp_path)
     """Masking (point and area) on real data batches: boxes as the pipeline makes them."""
     from conftest import CONFIGS
 
-    import owp  # noqa: F401
+    import owp.registration  # noqa: F401
+
     cfg = Config.fromfile(osp.join(
         CONFIGS, 'shapes', 'fcos-owp-iou-cs-is-joint-unknown_r18-tiny_fpn_1k_shapes.py'))
     point_config_at(cfg, tiny_shapes, work_dir=tmp_path, max_iters=2)

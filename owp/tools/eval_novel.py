@@ -107,39 +107,32 @@ def _progress(total: int):
     return report
 
 
-def _load_json(path: str, what: str):
-    if not osp.isfile(path):
-        raise SystemExit(f'eval_novel: error: {what} file {path!r} does not exist')
-    with open(path) as f:
-        try:
-            return json.load(f)
-        except json.JSONDecodeError as e:
-            raise SystemExit(f'eval_novel: error: {what} file {path!r} is not valid JSON: {e}')
-
-
 def eval_results_file(args) -> Dict[str, float]:
-    from owp.evaluation import evaluate_proposals
-    coco = _load_json(args.ann, 'annotation')
+    from owp.evaluation.functional.proposals import evaluate_proposals
+    from owp.evaluation.functional.results_io import load_json
+    try:
+        coco = load_json(args.ann, 'annotation')
+    except (OSError, ValueError, MemoryError) as e:
+        raise SystemExit(f'eval_novel: error: {e}')
     for key in ('images', 'annotations', 'categories'):
         if key not in coco:
             raise SystemExit(f'eval_novel: error: annotation file {args.ann!r} has no {key!r}')
-    results = _load_json(args.results, 'results')
-    if isinstance(results, dict) and 'annotations' in results:
-        results = results['annotations']
-    if not isinstance(results, list):
-        raise SystemExit(f'eval_novel: error: results file {args.results!r} must hold a list '
-                         'of {image_id, bbox, score} entries')
+    if not osp.isfile(args.results):
+        raise SystemExit(f'eval_novel: error: results file {args.results!r} does not exist')
     try:
+        # the path, not its objects: read straight into arrays (results_io)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
-            metrics = evaluate_proposals(coco, results, args.split, args.subsets, args.protocol,
-                                         args.max_dets, progress=_progress(len(coco['images'])))
+            metrics = evaluate_proposals(coco, args.results, args.split, args.subsets,
+                                         args.protocol, args.max_dets,
+                                         progress=_progress(len(coco['images'])))
         for w in caught:
             print(f'eval_novel: warning: {args.results}: {w.message}', file=sys.stderr)
         return metrics
-    except ValueError as e:
-        raise SystemExit(f'eval_novel: error: {args.results}: {e}'
-                         if str(e).startswith('results') else f'eval_novel: error: {e}')
+    except (ValueError, MemoryError) as e:
+        entry = str(e).startswith('results') and not str(e).startswith('results file')
+        raise SystemExit(f'eval_novel: error: {args.results}: {e}' if entry
+                         else f'eval_novel: error: {e}')
 
 
 def _keep_enough_proposals(test_cfg, kmax: int, config: str) -> None:
@@ -160,11 +153,11 @@ def _keep_enough_proposals(test_cfg, kmax: int, config: str) -> None:
 
 
 def eval_model(args) -> Dict[str, float]:
-    from mmengine.config import Config, DictAction  # noqa: F401
+    from mmengine.config import Config
     from mmengine.runner import Runner
 
-    import owp  # noqa: F401  (registers owp modules)
-    import owp.engine  # noqa: F401  (installs the safe checkpoint loader)
+    # registers owp modules; installs the safe checkpoint loader and the CPU DDP shim
+    import owp.registration  # noqa: F401
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -198,8 +191,16 @@ def _rank() -> int:
     return get_rank()
 
 
+class _CfgOptions(argparse.Action):
+    """mmengine's ``DictAction``, imported only when ``--cfg-options`` is given:
+    results-file mode never loads mmengine (nor torch, nor mmdet)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from mmengine.config import DictAction
+        DictAction(self.option_strings, self.dest)(parser, namespace, values, option_string)
+
+
 def parse_args(argv=None):
-    from mmengine.config import DictAction
     p = argparse.ArgumentParser(
         description='Class-agnostic recall on novel (and base) classes.',
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -220,7 +221,8 @@ def parse_args(argv=None):
                    help='model mode: also write the evaluated proposals (COCO results JSON, '
                         'with score components) to evaluate again with --results')
     p.add_argument('--work-dir', help='model mode: where mmengine writes its logs')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='model mode overrides')
+    p.add_argument('--cfg-options', nargs='+', action=_CfgOptions,
+                   help='model mode overrides')
     p.add_argument('--launcher', default='none', choices=['none', 'pytorch', 'slurm', 'mpi'],
                    help='model mode: several processes, e.g. `torchrun --nproc_per_node N '
                    '-m owp.tools.eval_novel CONFIG CKPT --launcher pytorch` (rank 0 prints)')

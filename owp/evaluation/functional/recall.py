@@ -28,7 +28,7 @@ fell to a box of another class; :func:`oln_auc` is OLN's AUC.
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -36,8 +36,8 @@ __all__ = ['IOU_THRS', 'AREA_RANGES', 'UNMATCHED', 'AUC_MAX_DETS', 'box_iou_xywh
            'class_agnostic_recall', 'component_match_ranks', 'crowd_iou_xywh',
            'greedy_match_ignored', 'greedy_match_ranks', 'ignored_matches_flat',
            'match_ranks_flat', 'oln_auc', 'positions_in_runs', 'rank_by_image',
-           'recall_from_arrays', 'stable_argsort_indices', 'default_threads',
-           'xclass_recall_from_arrays']
+           'recall_from_arrays', 'stable_argsort_floats', 'stable_argsort_indices',
+           'default_threads', 'xclass_recall_from_arrays']
 
 IOU_THRS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
 #: Rank of the 'proposal' that took an unmatched target: larger than any k.
@@ -369,8 +369,34 @@ def rank_by_image(det_img: np.ndarray, det_scores: np.ndarray) -> np.ndarray:
     score. Two stable sorts (score, then image) give the same order as
     ``np.lexsort((-scores, img))``, faster.
     """
-    by_score = np.argsort(-np.asarray(det_scores, np.float64), kind='stable')
+    by_score = stable_argsort_floats(-np.asarray(det_scores, np.float64))
     return by_score[stable_argsort_indices(np.asarray(det_img)[by_score])]
+
+
+def stable_argsort_floats(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind='stable')`` for (N,) floats, about 2x faster.
+
+    numpy's default (unstable) sort is vectorised and several times faster
+    than its stable merge sort: sort once to number the distinct values,
+    then sort the keys (value number, position), which are all different,
+    so any sort is stable. NaN (never in validated scores) takes the merge sort.
+    """
+    values = np.asarray(values, np.float64)
+    n = values.size
+    if n < 2 or n >= 2 ** 31:
+        return np.argsort(values, kind='stable')
+    order = np.argsort(values)
+    ranked = values[order]
+    if np.isnan(ranked[-1]):
+        return np.argsort(values, kind='stable')
+    new = np.empty(n, bool)
+    new[0] = False
+    np.not_equal(ranked[1:], ranked[:-1], out=new[1:])
+    number = np.empty(n, np.int64)
+    number[order] = np.cumsum(new)
+    number *= n
+    number += np.arange(n)
+    return np.argsort(number)
 
 
 def stable_argsort_indices(keys: np.ndarray) -> np.ndarray:
@@ -620,7 +646,8 @@ def recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray
                        gt_areas: np.ndarray, gt_crowd: np.ndarray, det_img: np.ndarray,
                        det_boxes: np.ndarray, det_scores: np.ndarray,
                        max_dets: Sequence[int] = (10, 100), iou_thrs: np.ndarray = IOU_THRS,
-                       progress: Optional[callable] = None) -> Dict[str, float]:
+                       progress: Optional[callable] = None,
+                       gt_subsets: Optional[Mapping[str, np.ndarray]] = None) -> Dict:
     """Class-agnostic AR@k (and ARs/ARm/ARl at the largest k), COCO semantics.
 
     The whole dataset as flat arrays (G boxes, D proposals, N images):
@@ -638,19 +665,32 @@ def recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray
         max_dets: The k values.
         iou_thrs: IoU thresholds (default 0.50:0.05:0.95).
         progress: Called with the number of images done after each batch.
+        gt_subsets: ``{name: (G,) bool}``: measure recall on several subsets
+            of the boxes at once (e.g. novel and base classes), each as if the
+            other boxes were removed. The proposals are ranked, the IoUs
+            computed and the matching solved once for all of them.
 
     Returns:
         dict: ``AR@k`` for each k, ``ARs@K``, ``ARm@K``, ``ARl@K`` for the
         largest K, and ``num_targets`` (non-crowd boxes); fractions in [0, 1],
-        -1 where there is no target.
+        -1 where there is no target. With ``gt_subsets``: ``{name: that dict}``.
     """
     ks = sorted({int(k) for k in max_dets})
-    target = _area_targets(gt_areas, ~np.asarray(gt_crowd, bool).reshape(-1))
+    target = _area_targets(gt_areas, ~np.asarray(gt_crowd, bool).reshape(-1))  # (G, A)
+    if gt_subsets is not None:
+        # a box outside a subset is no target of that subset's columns, which
+        # is what removing it does to recall (non-targets never take part)
+        masks = [np.asarray(m, bool).reshape(-1, 1) for m in gt_subsets.values()]
+        target = np.concatenate([target & m for m in masks], axis=1)  # (G, S * A)
     det_img, det_boxes, _ = _ranked_top(det_img, det_boxes, det_scores, ks[-1])
     gt_rank, _ = match_ranks_flat(num_images, np.asarray(gt_img, np.int64),
                                   np.asarray(gt_boxes, np.float64).reshape(-1, 4), target,
                                   det_img, det_boxes, iou_thrs, progress=progress)
-    return _summarize(gt_rank, target, ks)
+    if gt_subsets is None:
+        return _summarize(gt_rank, target, ks)
+    a = len(AREA_RANGES)
+    return {name: _summarize(gt_rank[:, i * a:(i + 1) * a], target[:, i * a:(i + 1) * a], ks)
+            for i, name in enumerate(gt_subsets)}
 
 
 def _area_targets(gt_areas: np.ndarray, eligible: np.ndarray) -> np.ndarray:
@@ -669,12 +709,15 @@ def _ranked_top(det_img, det_boxes, det_scores, kmax: int):
     order = rank_by_image(det_img, det_scores)
     det_img = np.asarray(det_img, np.int64)[order]
     top = positions_in_runs(det_img) < kmax
-    order = order[top]
-    return det_img[top], np.asarray(det_boxes, np.float64).reshape(-1, 4)[order], order
+    if not top.all():  # else no image is over the largest k: no copies
+        order, det_img = order[top], det_img[top]
+    return det_img, np.asarray(det_boxes, np.float64).reshape(-1, 4)[order], order
 
 
 def _summarize(gt_rank: np.ndarray, target: np.ndarray, ks: Sequence[int]) -> Dict[str, float]:
-    """AR@k, ARs/ARm/ARl@K and ``num_targets`` from (G, A, T) match ranks."""
+    """AR@k for each k of ``ks`` (sorted), ARs/ARm/ARl at the largest, and
+    ``num_targets``, from (G, A, T) ranks and (G, A) targets (A: the
+    :data:`AREA_RANGES`, in order)."""
     kmax = ks[-1]
     npig = target.sum(axis=0)  # (A,)
     hits = np.stack([(gt_rank < k).sum(axis=0) for k in ks])  # (K, A, T)

@@ -1,0 +1,475 @@
+"""Fast reading of COCO results files of proposals (and of JSON files in general).
+
+A 5,000-image x 300-proposal results file is 150 MB of JSON. ``json.load``
+builds 1.5 million dicts, and Python's garbage collector runs over them again
+and again while it does (most of the 6 s it takes once torch is imported);
+walking the dicts into arrays adds 0.7 s. :func:`load_results` instead reads
+the file in chunks of whole entries, decodes each chunk with msgspec straight
+into typed structs (no dicts; unknown keys such as ``category_id`` are skipped,
+not built), with the collector paused, and turns it into arrays before reading
+the next; with two CPUs, the two halves of a large file at once. Peak memory is
+the arrays plus one chunk, not the file or its objects: a results file larger
+than memory streams through. Where evaluating its proposals would not fit
+(estimated before reading), it fails with a message instead of swapping.
+
+The answer is :func:`~owp.evaluation.functional.proposals.results_to_arrays`'s,
+checks and error messages included: an entry that the typed decoding refuses (a
+string where a number belongs, NaN, a missing key, a wrapper dict ...) sends
+the whole file through ``json`` and that function, which names the entry; an
+entry that decodes but fails a check (unknown image id, width <= 0 ...) is
+named by the same entry-by-entry checker. Where the plain-JSON path would not
+fit in memory, the error names the entry from the typed decoder's message.
+"""
+import contextlib
+import gc
+import itertools
+import json
+import os
+import pickle
+import re
+import threading
+from typing import List, Mapping, Optional, Sequence, Tuple
+
+import msgspec
+import numpy as np
+
+from .proposals import _check_entry, results_to_arrays
+from .recall import default_threads
+
+__all__ = ['load_json', 'load_results', 'available_memory', 'paused_gc', 'CHUNK_BYTES']
+
+#: Bytes read (and decoded into structs) at a time by :func:`load_results`.
+CHUNK_BYTES = 128 << 10
+#: Files at least this large are decoded by two processes when there are two CPUs.
+PARALLEL_MIN_BYTES = 16 << 20
+#: Peak memory of reading and evaluating one proposal: its arrays (48 bytes),
+#: their sorted and padded copies, IoUs and matches (measured: 270 bytes on the
+#: 5,000 x 300 benchmark; the margin is for denser images).
+BYTES_PER_PROPOSAL = 320
+#: Peak bytes of plain ``json``/msgspec objects (dicts, lists, floats) per
+#: byte of JSON (measured: 6.1 on a results file, 5.6 on an annotation file).
+OBJECT_BYTES_PER_BYTE = 8.0
+#: Image ids spanning fewer values than this are looked up in a table.
+ID_TABLE_SIZE = 1 << 22
+#: Memory left to the rest (Python, numpy, the ground truth).
+HEADROOM_BYTES = 256 << 20
+
+
+class _Proposal(msgspec.Struct, gc=False):
+    """One results entry, as typed decoding reads it (other keys skipped)."""
+    image_id: int
+    bbox: Tuple[float, float, float, float]
+    score: float
+
+
+_DECODER = msgspec.json.Decoder(List[_Proposal])
+_WHITESPACE = b' \t\r\n'
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """Keep the garbage collector out of a parse: nothing it builds is cyclic,
+    and every collection would walk all the objects built so far."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def available_memory() -> Optional[int]:
+    """Bytes this process can still allocate without swapping, or None if unknown.
+
+    ``MemAvailable`` of ``/proc/meminfo``, lowered to what a cgroup v2 memory
+    limit leaves (containers).
+    """
+    avail = None
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        return None
+    try:
+        with open('/sys/fs/cgroup/memory.max') as f:
+            limit = f.read().strip()
+        with open('/sys/fs/cgroup/memory.current') as f:
+            used = int(f.read())
+        if limit != 'max':
+            left = max(int(limit) - used, 0)
+            avail = left if avail is None else min(avail, left)
+    except (OSError, ValueError):
+        pass
+    return avail
+
+
+def _estimated_entries(path: str, size: int) -> int:
+    """Entries of a results file, estimated from its first MiB (one ``"bbox"``
+    key per entry), or at most one per 40 bytes (``{"image_id":1,"bbox":[1,1,1,1],"score":1}``)."""
+    with open(path, 'rb') as f:
+        head = f.read(1 << 20)
+    count = head.count(b'"bbox"')
+    if count < 8 or len(head) < 4096:
+        return size // 40 + 1
+    return int(size * count / len(head)) + 1
+
+
+def _check_memory(path: str, what: str, need: float, how: str) -> None:
+    """Fail before reading ``path`` when ``need`` bytes are not available."""
+    avail = available_memory()
+    if avail is not None and need + HEADROOM_BYTES > avail:
+        size = os.path.getsize(path)
+        raise MemoryError(
+            f'{what} file {path!r} ({size / 2**30:.2f} GiB) needs about '
+            f'{(need + HEADROOM_BYTES) / 2**30:.2f} GiB of memory {how}, but only '
+            f'{avail / 2**30:.2f} GiB is available: stopped before reading it (it would '
+            'swap); free memory or use a machine with more')
+
+
+def load_json(path: str, what: str = 'JSON'):
+    """``json.load`` of ``path``, faster: msgspec, with the garbage collector paused.
+
+    Falls back to ``json`` for what msgspec refuses but ``json`` reads (NaN,
+    Infinity, integers beyond 64 bits), so the result is ``json.load``'s.
+
+    Raises:
+        FileNotFoundError: no such file (named).
+        ValueError: not valid JSON (named, with ``json``'s message).
+        MemoryError: the decoded objects would not fit in memory.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{what} file {path!r} does not exist')
+    _check_memory(path, what, OBJECT_BYTES_PER_BYTE * os.path.getsize(path),
+                  'to hold its objects')
+    with open(path, 'rb') as f:
+        data = f.read()
+    with paused_gc():
+        try:
+            return msgspec.json.decode(data)
+        except msgspec.DecodeError:
+            pass
+        try:
+            return json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f'{what} file {path!r} is not valid JSON: {e}') from None
+
+
+class _Refused(Exception):
+    """The typed decoder refused a chunk: ``index`` is the entry (or None)."""
+
+    def __init__(self, index: Optional[int], message: str):
+        super().__init__(message)
+        self.index, self.message = index, message
+
+
+def _split_point(buf: bytes) -> int:
+    """End (exclusive) of the last whole entry of ``buf``, or -1: the position
+    of a ``}`` followed by a comma and a ``{`` (whitespace allowed between).
+    A split inside a string or a nested list leaves a chunk that does not
+    decode, which sends the file to the plain-JSON path (never a wrong answer)."""
+    pos = len(buf)
+    while True:
+        j = buf.rfind(b'}', 0, pos)
+        if j < 0:
+            return -1
+        k = j + 1
+        while k < len(buf) and buf[k] in _WHITESPACE:
+            k += 1
+        if k < len(buf) and buf[k] == ord(','):
+            k += 1
+            while k < len(buf) and buf[k] in _WHITESPACE:
+                k += 1
+            if k < len(buf) and buf[k] == ord('{'):
+                return j + 1
+        pos = j
+
+
+def _chunks(f, chunk_bytes: int):
+    """Yield the entries of a top-level JSON array as byte chunks ``e1, e2, ...``
+    of whole entries; raise :class:`_Refused` when it does not look like one."""
+    buf = f.read(chunk_bytes).lstrip(_WHITESPACE)
+    if buf[:1] != b'[':
+        raise _Refused(None, 'not a JSON array')
+    buf = buf[1:]
+    first = True
+    while True:
+        block = f.read(chunk_bytes)
+        if not block:
+            buf = buf.rstrip(_WHITESPACE)
+            if buf[-1:] != b']':
+                raise _Refused(None, 'the array does not end the file')
+            last = buf[:-1]
+            if last.strip(_WHITESPACE):
+                yield last
+            elif not first:  # a trailing comma
+                raise _Refused(None, 'trailing comma')
+            return
+        buf += block
+        end = _split_point(buf)
+        if end > 0:
+            yield buf[:end]
+            first = False
+            comma = buf.index(b',', end)
+            buf = buf[comma + 1:]
+
+
+def _decode_stream(f, chunk_bytes: int):
+    """Typed decoding of a JSON array read from ``f``: (ids, boxes, scores)."""
+    ids, boxes, scores = _decode_parts(f, chunk_bytes)
+    if not ids:
+        return np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0)
+    return np.concatenate(ids), np.concatenate(boxes), np.concatenate(scores)
+
+
+def _decode_parts(f, chunk_bytes: int):
+    """:func:`_decode_stream`'s arrays as lists of per-chunk arrays."""
+    ids, boxes, scores = [], [], []
+    n = 0
+    with paused_gc():
+        for chunk in _chunks(f, chunk_bytes):
+            try:
+                props = _DECODER.decode(b'[' + chunk + b']')
+            except msgspec.ValidationError as e:
+                m = re.search(r'at `\$\[(\d+)\]', str(e))
+                raise _Refused(n + int(m.group(1)) if m else None, str(e)) from None
+            except msgspec.DecodeError as e:
+                raise _Refused(None, str(e)) from None
+            k = len(props)
+            if k == 0:  # e.g. `[,]`: not what json reads
+                raise _Refused(None, 'empty entry')
+            try:
+                ids.append(np.fromiter([p.image_id for p in props], np.int64, k))
+            except OverflowError:  # beyond int64: results_to_arrays' slow path
+                raise _Refused(None, 'image id beyond int64') from None
+            scores.append(np.fromiter([p.score for p in props], np.float64, k))
+            boxes.append(np.fromiter(itertools.chain.from_iterable([p.bbox for p in props]),
+                                     np.float64, 4 * k).reshape(k, 4))
+            del props
+            n += k
+    return ids, boxes, scores
+
+
+class _Slice:
+    """Bytes ``[start, stop)`` of a file, as a file: ``prefix`` first, ``suffix`` last."""
+
+    def __init__(self, f, start: int, stop: int, prefix: bytes = b'', suffix: bytes = b''):
+        f.seek(start)
+        self.f, self.left, self.prefix, self.suffix = f, stop - start, prefix, suffix
+
+    def read(self, n: int) -> bytes:
+        out, self.prefix = self.prefix, b''
+        if self.left > 0:
+            data = self.f.read(min(n, self.left))
+            self.left = self.left - len(data) if data else 0
+            out += data
+        if self.left <= 0:
+            out, self.suffix = out + self.suffix, b''
+        return out
+
+
+def _middle_comma(f, size: int) -> int:
+    """Offset of a comma between two entries near the middle of the file, or -1."""
+    f.seek(size // 2)
+    window = f.read(1 << 20)
+    end = _split_point(window)
+    return -1 if end < 0 else size // 2 + window.index(b',', end)
+
+
+def _decode_in_two(path: str, chunk_bytes: int, size: int):
+    """:func:`_decode_stream` of the two halves of the file at once: the second
+    in a forked process, whose arrays come back through a pipe as raw bytes,
+    straight into the tail of the result."""
+    with open(path, 'rb') as f:
+        comma = _middle_comma(f, size)
+    if comma < 0:
+        with open(path, 'rb') as f:
+            return _decode_stream(f, chunk_bytes)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: decode the second half, send it, exit without cleanup
+        try:
+            os.close(r)
+            with os.fdopen(w, 'wb') as out:
+                try:
+                    with open(path, 'rb') as f:
+                        arrays = _decode_stream(_Slice(f, comma + 1, size, prefix=b'['),
+                                                chunk_bytes)
+                except _Refused as e:
+                    reply = ('refused', (e.index, e.message))
+                except BaseException as e:  # noqa: BLE001  (reported by the parent)
+                    reply = ('error', f'{type(e).__name__}: {e}')
+                else:
+                    out.write(np.int64(len(arrays[0])).tobytes())
+                    for a in arrays:
+                        out.write(memoryview(np.ascontiguousarray(a)).cast('B'))
+                    reply = None
+                if reply is not None:
+                    out.write(np.int64(-1).tobytes())
+                    pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            os._exit(0)
+    os.close(w)
+    inp = os.fdopen(r, 'rb')
+    try:
+        try:
+            with open(path, 'rb') as f:
+                first = _decode_parts(_Slice(f, 0, comma, suffix=b']'), chunk_bytes)
+        except BaseException:
+            inp.read()  # let the child finish writing; the first half's error comes first
+            raise
+        n1 = sum(len(a) for a in first[0])
+        head = inp.read(8)
+        n2 = int(np.frombuffer(head, np.int64)[0]) if len(head) == 8 else -2
+        if n2 < 0:
+            kind, second = pickle.load(inp) if n2 == -1 else ('error', 'no reply')
+            if kind == 'refused':
+                index, message = second
+                raise _Refused(None if index is None else n1 + index, message)
+            raise RuntimeError(f'decoding the second half of {path!r} failed: {second}')
+        out = (np.empty(n1 + n2, np.int64), np.empty((n1 + n2, 4)), np.empty(n1 + n2))
+        for parts, a in zip(first, out):
+            if parts:
+                np.concatenate(parts, out=a[:n1])
+            view = memoryview(a[n1:]).cast('B')
+            pos = 0
+            while pos < len(view):
+                got = inp.readinto(view[pos:])
+                if not got:
+                    raise RuntimeError(f'decoding the second half of {path!r} failed: '
+                                       'truncated reply')
+                pos += got
+        return out
+    finally:
+        inp.close()
+        os.waitpid(pid, 0)
+
+
+def _decode_chunks(path: str, chunk_bytes: int, workers: int = 1):
+    """Typed decoding of the whole file: (ids, boxes, scores) arrays, file order.
+
+    With ``workers`` >= 2, a file over :data:`PARALLEL_MIN_BYTES` and no other
+    thread running (a fork copies only the calling thread), its two halves are
+    decoded at once (:func:`_decode_in_two`); the arrays are the same.
+    """
+    size = os.path.getsize(path)
+    if workers >= 2 and size >= PARALLEL_MIN_BYTES and hasattr(os, 'fork') and \
+            threading.active_count() == 1:
+        return _decode_in_two(path, chunk_bytes, size)
+    with open(path, 'rb') as f:
+        return _decode_stream(f, chunk_bytes)
+
+
+def _entry(path: str, index: int, chunk_bytes: int) -> Mapping:
+    """Entry ``index`` of the results file as ``json`` reads it (chunk by chunk)."""
+    n = 0
+    with open(path, 'rb') as f:
+        for chunk in _chunks(f, chunk_bytes):
+            k = len(_DECODER.decode(b'[' + chunk + b']'))  # decoded before: counts
+            if index < n + k:
+                return json.loads(b'[' + chunk + b']')[index - n]
+            n += k
+    raise IndexError(index)
+
+
+def load_results(path: str, image_ids: Sequence, validate: bool = True,
+                 source: str = 'results', chunk_bytes: int = CHUNK_BYTES,
+                 workers: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A COCO results file of proposals as flat arrays: ``results_to_arrays``
+    of its entries, read without building them.
+
+    Args:
+        path: JSON list of ``{image_id, bbox, score, ...}``, or a dict holding
+            that list under ``annotations``.
+        image_ids: The annotation file's image ids; their positions are the
+            image indices returned.
+        validate: As :func:`results_to_arrays`.
+        source: Name of the results in error messages (``results[3]: ...``).
+        chunk_bytes: Bytes decoded at a time.
+        workers: Processes decoding a large file (at most 2; None:
+            :func:`~owp.evaluation.functional.recall.default_threads`, i.e.
+            ``$OWP_EVAL_THREADS`` or min(2, CPUs)). Same arrays for any value.
+
+    Returns:
+        tuple: ``img`` (D,) int64 image index, ``boxes`` (D, 4) float64 xywh,
+        ``scores`` (D,) float64, in file order.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not valid JSON, not a list of entries, or a bad entry
+            (named as :func:`results_to_arrays` names it).
+        MemoryError: evaluating its proposals (estimated from the first MiB:
+            :data:`BYTES_PER_PROPOSAL` each) or, for a file that needs the
+            plain-JSON path, its objects would not fit in the available memory.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{source} file {path!r} does not exist')
+    size = os.path.getsize(path)
+    _check_memory(path, source, BYTES_PER_PROPOSAL * _estimated_entries(path, size),
+                  'to evaluate its proposals')
+    known = np.asarray(image_ids)
+    try:
+        if known.dtype.kind not in 'iu':
+            raise _Refused(None, 'non-integer image ids in the annotation file')
+        ids, boxes, scores = _decode_chunks(
+            path, chunk_bytes, default_threads() if workers is None else workers)
+    except _Refused as refused:
+        return _load_as_objects(path, image_ids, validate, source, refused)
+    n = len(ids)
+    if n == 0:
+        return results_to_arrays([], image_ids, validate, source)
+    img, bad = _image_index(known, ids)
+    if validate:
+        bad |= ~np.isfinite(boxes).all(axis=1) | ~np.isfinite(scores)
+        bad |= (boxes[:, 2] <= 0) | (boxes[:, 3] <= 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        entry = _entry(path, i, chunk_bytes)
+        _check_entry(entry, i, set(image_ids), source)
+        raise ValueError(f'{source}[{i}]: invalid proposal {entry!r}')
+    return img.astype(np.int64, copy=False), boxes, scores
+
+
+def _image_index(known: np.ndarray, ids: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(D,) position in ``known`` (N,) of each id (the first, for a repeated
+    one), and (D,) bool: id not in ``known``. A lookup table when the ids span
+    at most :data:`ID_TABLE_SIZE` values (COCO, LVIS), else a binary search."""
+    if len(known) == 0:
+        return np.zeros(len(ids), np.int64), np.ones(len(ids), bool)
+    lo, hi = int(known.min()), int(known.max())
+    if hi - lo < ID_TABLE_SIZE:
+        table = np.full(hi - lo + 2, -1, np.int64)  # the last slot: ids out of range
+        table[(known - lo)[::-1]] = np.arange(len(known) - 1, -1, -1)  # first wins
+        at = ids - lo
+        at[(ids < lo) | (ids > hi)] = hi - lo + 1
+        img = table[at]
+        bad = img < 0
+        img[bad] = 0
+        return img, bad
+    sorter = np.argsort(known, kind='stable')
+    pos = np.searchsorted(known, ids, sorter=sorter).clip(max=len(known) - 1)
+    img = sorter[pos]
+    return img, ~(known[img] == ids)
+
+
+def _load_as_objects(path: str, image_ids: Sequence, validate: bool, source: str,
+                     refused: _Refused):
+    """The plain-JSON path: ``json`` objects through :func:`results_to_arrays`."""
+    try:
+        _check_memory(path, source, OBJECT_BYTES_PER_BYTE * os.path.getsize(path),
+                      'to read it entry by entry')
+    except MemoryError as e:
+        if refused.index is None:
+            raise
+        raise ValueError(f'{source}[{refused.index}]: {refused.message.split(" - at ")[0]} '
+                         f'(the entry could not be shown: {e})') from None
+    results = load_json(path, source)
+    if isinstance(results, dict) and 'annotations' in results:
+        results = results['annotations']
+    if not isinstance(results, list):
+        raise ValueError(f'{source} file {path!r} must hold a list of '
+                         '{image_id, bbox, score} entries')
+    return results_to_arrays(results, image_ids, validate, source)

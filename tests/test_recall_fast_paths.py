@@ -1,0 +1,85 @@
+"""The evaluator's shortcuts give the reference answers: subsets measured in one
+pass (evaluate_proposals' default novel + base) give exactly what each subset
+gives alone with the other classes' boxes removed; the fast stable sort is
+numpy's stable sort."""
+import numpy as np
+import pytest
+
+from owp.datasets.splits import resolve_split
+from owp.evaluation.functional.proposals import _GroundTruth, evaluate_proposals, results_to_arrays
+from owp.evaluation.functional.recall import recall_from_arrays, stable_argsort_floats
+
+SPLIT = dict(base=['b1', 'b2'], novel=['n1', 'n2'])
+
+
+def _case(seed):
+    """Boxes of base and novel classes that overlap each other (so a proposal
+    links to boxes of both subsets), crowds, empty images, tied scores."""
+    rng = np.random.default_rng(seed)
+    images = [dict(id=i + 1) for i in range(30)]
+    anns, dets = [], []
+    for im in images[:-3]:  # the last images have neither boxes nor proposals
+        n = int(rng.integers(0, 8))
+        xy = rng.uniform(0, 200, (n, 2))
+        wh = rng.uniform(8, 120, (n, 2))
+        for j in range(n):
+            for copy in range(1 + (rng.random() < 0.4)):  # a shifted twin of another class
+                box = np.r_[xy[j] + copy * rng.uniform(0, 5, 2), wh[j]]
+                anns.append(dict(id=len(anns) + 1, image_id=im['id'],
+                                 category_id=int(rng.integers(1, 5)), bbox=box.tolist(),
+                                 area=float(box[2] * box[3]), iscrowd=int(rng.random() < 0.1)))
+        for _ in range(int(rng.integers(0, 40)) if n else 3):
+            j = int(rng.integers(0, max(n, 1)))
+            src = np.r_[xy[j], wh[j]] if n else rng.uniform(1, 100, 4)
+            box = src * np.exp(rng.normal(0, 0.15, 4))
+            dets.append(dict(image_id=im['id'], bbox=box.tolist(),
+                             score=float(np.round(rng.random(), 1))))  # many ties
+    coco = dict(images=images, annotations=anns,
+                categories=[dict(id=i, name=n) for i, n in enumerate(['b1', 'n1', 'b2', 'n2'], 1)])
+    return coco, dets
+
+
+def _alone(coco, dets, subset, ks):
+    """The subset's boxes only, the others removed from the arrays."""
+    gt = _GroundTruth(coco)
+    m = np.isin(gt.cats, list(resolve_split(SPLIT, coco['categories']).ids(subset)))
+    di, db, ds = results_to_arrays(dets, gt.image_ids)
+    out = recall_from_arrays(len(gt.image_ids), gt.img[m], gt.boxes[m], gt.areas[m],
+                             gt.crowd[m], di, db, ds, max_dets=ks)
+    return {f'{subset}/{k}': v for k, v in out.items() if k != 'num_targets'}
+
+
+@pytest.mark.parametrize('seed', range(4))
+@pytest.mark.parametrize('threads', ['1', '2'])
+def test_shared_pass_equals_each_subset_alone(seed, threads, monkeypatch):
+    monkeypatch.setenv('OWP_EVAL_THREADS', threads)
+    coco, dets = _case(seed)
+    ks = (1, 5, 20)
+    got = evaluate_proposals(coco, dets, SPLIT, ('novel', 'base', 'all'), 'remove', ks)
+    want = {}
+    for s in ('novel', 'base', 'all'):
+        want.update(_alone(coco, dets, s, ks))
+    assert got == want  # exactly: same matches, same counts
+    assert list(got) == list(want)  # subset order kept
+    assert got['novel/AR@20'] != got['base/AR@20']  # the case tells subsets apart
+
+
+def test_ignore_protocol_shares_the_other_subsets():
+    coco, dets = _case(7)
+    both = evaluate_proposals(coco, dets, SPLIT, ('novel', 'base'), 'ignore', (5, 20))
+    novel = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore', (5, 20))
+    assert {k: v for k, v in both.items() if k.startswith('novel/')} == novel
+    assert {k: v for k, v in both.items() if k.startswith('base/')} == \
+        _alone(coco, dets, 'base', (5, 20))
+
+
+@pytest.mark.parametrize('n', [0, 1, 2, 1000])
+def test_stable_argsort_floats_is_the_stable_sort(n):
+    rng = np.random.default_rng(n)
+    for values in (rng.random(n).round(2),                    # many ties
+                   rng.normal(size=n),                         # none
+                   np.where(rng.random(n) < 0.5, 0.0, -0.0),   # -0.0 ties 0.0
+                   np.r_[rng.random(n // 2), np.full(n - n // 2, np.nan)][rng.permutation(n)],
+                   np.r_[np.full(n // 2, np.inf), -np.ones(n - n // 2)]):
+        np.testing.assert_array_equal(stable_argsort_floats(values),
+                                      np.argsort(values, kind='stable'))
