@@ -64,13 +64,17 @@ def test_shared_pass_equals_each_subset_alone(seed, threads, monkeypatch):
     assert got['novel/AR@20'] != got['base/AR@20']  # the case tells subsets apart
 
 
-def test_ignore_protocol_shares_the_other_subsets():
+@pytest.mark.parametrize('protocol', ['ignore', 'prefilter'])
+def test_protocols_on_other_boxes_evaluate_each_subset_alone(protocol):
+    """'ignore' (OLN) and 'prefilter' depend on the other subset's boxes, so they
+    leave the shared pass: asking for both subsets gives each one's own answer,
+    which differs from 'remove' (the boxes of the other subset matter)."""
     coco, dets = _case(7)
-    both = evaluate_proposals(coco, dets, SPLIT, ('novel', 'base'), 'ignore', (5, 20))
-    novel = evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'ignore', (5, 20))
-    assert {k: v for k, v in both.items() if k.startswith('novel/')} == novel
-    assert {k: v for k, v in both.items() if k.startswith('base/')} == \
-        _alone(coco, dets, 'base', (5, 20))
+    both = evaluate_proposals(coco, dets, SPLIT, ('novel', 'base'), protocol, (5, 20))
+    for s in ('novel', 'base'):
+        alone = evaluate_proposals(coco, dets, SPLIT, (s, ), protocol, (5, 20))
+        assert {k: v for k, v in both.items() if k.startswith(f'{s}/')} == alone
+    assert both != evaluate_proposals(coco, dets, SPLIT, ('novel', 'base'), 'remove', (5, 20))
 
 
 @pytest.mark.parametrize('n', [0, 1, 2, 1000])
