@@ -157,7 +157,7 @@ def _to_python(node, lines: Dict[int, int]):
         out = [_to_python(v, lines) for v in node.value]
         lines[id(out)] = node.start_mark.line + 1
         return out
-    return yaml.SafeLoader(None).construct_object(node) if node is not None else None
+    return yaml.SafeLoader('').construct_object(node, deep=True)
 
 
 def _parse_yaml(path: str):

@@ -288,11 +288,12 @@ def run_state(spec: RunSpec) -> RunState:
         if not same_host or _alive(int(st.get('pid', -1))):
             return RunState('running', f"pid {st.get('pid')} on {st.get('host')}, "
                                        f"{st.get('phase', 'training')}")
-        return RunState('interrupted', f'runner gone; resumes {where}')
     if st.get('state') == 'failed':
         return RunState('failed', st.get('error', ''))
     if osp.isfile(spec.final_checkpoint):
         return RunState('trained', 'evaluation pending')
+    if st.get('state') == 'running':
+        return RunState('interrupted', f'runner gone; resumes {where}')
     if spec.depends_on is not None:
         dep = run_state(spec.depends_on)
         if dep.state != 'done':
@@ -528,8 +529,11 @@ def write_metrics(study: Study, spec: RunSpec, scores: Dict[str, Dict[str, float
     data = dict(study=study.name, row=spec.row, seed=spec.seed, scores=scores,
                 protocol=study.protocol, max_dets=list(study.eval_k),
                 checkpoint=spec.final_checkpoint,
+                # wall time of the attempts that ended (a killed one has none)
                 train_seconds=sum(a.get('seconds', 0.0) for a in attempts),
-                train_attempts=len(attempts), eval_seconds=eval_seconds,
+                train_attempts=[dict(command=shlex.join(a['command']), seconds=a.get('seconds'),
+                                     resumed_from=a.get('resumed_from')) for a in attempts],
+                eval_seconds=eval_seconds,
                 provenance=provenance(spec))
     path = osp.join(spec.run_dir, 'metrics.json')
     _write_json(path, data)
