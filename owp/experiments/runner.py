@@ -374,7 +374,9 @@ def evaluate_run(study: Study, spec: RunSpec) -> Dict[str, Dict[str, float]]:
         eval_dir = osp.join(spec.run_dir, f'eval_{_score_tag(score)}')
         metric = dict(type='OWPRecallMetric', ann_file=ev.ann_file, split=ev.split,
                       subsets=list(study.subsets), protocol=study.protocol,
-                      max_dets=list(study.eval_k), base_ap=ev.get('base_ap', False))
+                      max_dets=list(study.eval_k),
+                      # class-aware AP only where the score is: objectness alone is one label
+                      base_ap=ev.get('base_ap', False) if score.startswith('logits') else False)
         cfg.test_evaluator = [metric]
         if study.score_dump:
             cfg.test_evaluator.append(dict(type='OWPScoreDump', ann_file=ev.ann_file,
