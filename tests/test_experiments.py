@@ -111,16 +111,16 @@ def _good_row(**kw):
 
 
 @pytest.mark.parametrize('rows, top, words, line', [
-    ([_good_row(config='no/such.py')], {}, "row 'a': config 'no/such.py' does not exist", 6),
+    ([_good_row(config='no/such.py')], {}, "row 'a': config 'no/such.py' does not exist", 5),
     ([_good_row()], dict(metrics=['novel/AR@1000']), "unknown metric key 'novel/AR@1000'", 3),
     ([_good_row(), _good_row(name='b', load_from='zzz')], {},
-     "row 'b': load_from 'zzz' is not a row of this study", 7),
+     "row 'b': load_from 'zzz' is not a row of this study", 6),
     ([_good_row(load_from='b'), _good_row(name='b', load_from='a')], {},
-     "load_from forms a cycle: a -> b -> a", 6),
-    ([_good_row(scores=['logits'])], {}, "unknown score mode 'logits'", 6),
-    ([_good_row(), _good_row()], {}, "row 'a': duplicate row name", 7),
-    ([_good_row(paper={'novel/AR@10': 1.0})], {}, "paper value for 'novel/AR@10'", 6),
-    ([_good_row(lr=1)], {}, "unknown field 'lr'", 6),
+     "load_from forms a cycle: a -> b -> a", 5),
+    ([_good_row(scores=['logits'])], {}, "unknown score mode 'logits'", 5),
+    ([_good_row(), _good_row()], {}, "row 'a': duplicate row name", 6),
+    ([_good_row(paper={'novel/AR@10': 1.0})], {}, "paper value for 'novel/AR@10'", 5),
+    ([_good_row(lr=1)], {}, "unknown field 'lr'", 5),
 ])
 def test_bad_manifest_fails_naming_the_line(tmp_path, rows, top, words, line):
     from owp.experiments import ManifestError, load_study

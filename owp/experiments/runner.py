@@ -478,14 +478,14 @@ def run_study(study: Study, work_dir: str, seeds: Optional[Sequence[int]] = None
             _log(f'{spec.key}: running elsewhere ({st.detail}), skipped')
             pending += 1
             continue
-        if spec.depends_on is not None and run_state(spec.depends_on).state != 'done':
-            _log(f'{spec.key}: waits for {spec.depends_on.key}')
-            pending += 1
-            continue
-        if dry_run:
+        if dry_run:  # every command, a dependent's after its dependency's
             if st.state != 'trained':
                 print(shlex.join(train_command(spec, launch, _last_checkpoint(spec.run_dir))))
             print(shlex.join(eval_command(study, spec, launch, work_dir, cfg_options)))
+            pending += 1
+            continue
+        if spec.depends_on is not None and run_state(spec.depends_on).state != 'done':
+            _log(f'{spec.key}: waits for {spec.depends_on.key}')
             pending += 1
             continue
         os.makedirs(spec.run_dir, exist_ok=True)
