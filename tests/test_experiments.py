@@ -157,7 +157,15 @@ def _tiny_options():
     return opts
 
 
-def test_tiny_study_survives_a_kill_and_never_retrains(tmp_path, tiny_shapes):
+# 64 px (the tiny dataset's size) instead of the configs' 160 px: a tuple, which YAML
+# cannot hold, so through --cfg-options as a user would pass it.
+SCALE_64 = {'train_dataloader.dataset.pipeline.2.scale': (64, 64),
+            'test_dataloader.dataset.pipeline.1.scale': (64, 64)}
+SCALE_64_WORDS = ['train_dataloader.dataset.pipeline.2.scale=(64,64)',
+                  'test_dataloader.dataset.pipeline.1.scale=(64,64)']
+
+
+def test_tiny_study_survives_a_kill_and_never_retrains(tmp_path, tiny_shapes, capsys):
     """2 rows x 2 seeds; SIGKILL during the second run; the rerun resumes it and keeps the first."""
     study = str(tmp_path / 'tiny')
     _write_study(study, [
@@ -171,7 +179,7 @@ def test_tiny_study_survives_a_kill_and_never_retrains(tmp_path, tiny_shapes):
         from owp.experiments.aggregate import README_BEGIN, README_END
         f.write(f'# tiny\n\n{README_BEGIN}\n{README_END}\n')
     work = str(tmp_path / 'work')
-    cmd, kw = _runner('run', study, '--work-dir', work)
+    cmd, kw = _runner('run', study, '--work-dir', work, '--cfg-options', *SCALE_64_WORDS)
     with open(tmp_path / 'first.log', 'w') as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, **kw)
@@ -185,16 +193,18 @@ def test_tiny_study_survives_a_kill_and_never_retrains(tmp_path, tiny_shapes):
     first = osp.join(work, 'owp', 'seed0')
     kept = {p: os.stat(osp.join(first, p)).st_mtime_ns for p in ('metrics.json', 'iter_4.pth')}
 
-    status, kw = _runner('status', study, '--work-dir', work)
-    out = subprocess.run(status, capture_output=True, text=True, timeout=120, **kw).stdout
-    assert 'owp/seed0  done' in out
-    assert 'ft/seed0   interrupted  runner gone; resumes from iter_2.pth' in out
-    assert 'owp/seed1  waiting' in out and 'ft/seed1   waiting      for owp/seed1 (waiting)' in out
+    from owp.experiments import load_study, run_study, study_status, tabulate
+    s = load_study(study)
+    status = {key: (state, detail) for key, state, detail in study_status(s, work)}
+    assert status['owp/seed0'][0] == 'done'
+    assert status['ft/seed0'] == ('interrupted', 'runner gone; resumes from iter_2.pth')
+    assert status['owp/seed1'][0] == 'waiting'
+    assert status['ft/seed1'] == ('waiting', 'for owp/seed1 (waiting)')
 
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert 'owp/seed0: done, kept' in proc.stdout
-    assert 'ft/seed0: resuming from iter_2.pth' in proc.stdout
+    assert run_study(s, work, cfg_options=SCALE_64) == 0  # the same command, in this process
+    out = capsys.readouterr().out
+    assert 'owp/seed0: done, kept' in out
+    assert 'ft/seed0: resuming from iter_2.pth' in out
     assert {p: os.stat(osp.join(first, p)).st_mtime_ns for p in kept} == kept  # not retrained
 
     for row, seed in (('owp', 0), ('owp', 1), ('ft', 0), ('ft', 1)):
@@ -220,9 +230,7 @@ def test_tiny_study_survives_a_kill_and_never_retrains(tmp_path, tiny_shapes):
         m = json.load(f)
     assert len(m['train_attempts']) == 1 and m['train_seconds'] > 0
 
-    table, kw = _runner('table', study, '--work-dir', work)
-    assert subprocess.run(table, capture_output=True, text=True, timeout=120,
-                          **kw).returncode == 0
+    tabulate(s, work, readme=osp.join(study, 'README.md'))
     with open(osp.join(work, 'table.md')) as f:
         md = f.read().strip()
     with open(osp.join(study, 'README.md')) as f:
@@ -240,9 +248,9 @@ def test_tiny_study_survives_a_kill_and_never_retrains(tmp_path, tiny_shapes):
     assert osp.isfile(osp.join(work, 'ar_vs_k.png')) and osp.isfile(osp.join(work, 'table.csv'))
 
 
-def test_failed_run_is_reported_and_does_not_stop_the_others(tmp_path, tiny_shapes):
+def test_failed_run_is_reported_and_does_not_stop_the_others(tmp_path, tiny_shapes, capsys):
+    from owp.experiments import load_study, run_study, study_status
     study = str(tmp_path / 'bad')
-    opts = _tiny_options()
     _write_study(study, [
         dict(name='broken', config=osp.join(SHAPES, 'fcos_r18-tiny_fpn_1k_shapes.py'),
              scores=['centerness'], overrides={'model.bbox_head.cls_mode': 'nonsense'}),
@@ -250,16 +258,14 @@ def test_failed_run_is_reported_and_does_not_stop_the_others(tmp_path, tiny_shap
              scores=['centerness'], load_from='broken'),
         dict(name='fine', config=osp.join(SHAPES, 'fcos-owp-ctr_r18-tiny_fpn_1k_shapes.py'),
              scores=['centerness']),
-    ], data_root=tiny_shapes, cfg_options=dict(opts, **{'train_cfg.max_iters': 2}))
+    ], data_root=tiny_shapes, cfg_options=dict(_tiny_options(), **{'train_cfg.max_iters': 2}))
     work = str(tmp_path / 'work')
-    cmd, kw = _runner('run', study, '--work-dir', work)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
-    assert proc.returncode == 1, proc.stdout[-3000:]
-    assert 'broken/seed0: FAILED: ' in proc.stdout and 'cls_mode' in proc.stdout
+    s = load_study(study)
+    assert run_study(s, work, cfg_options=SCALE_64) == 1
+    out = capsys.readouterr().out
+    assert 'broken/seed0: FAILED: ' in out and 'cls_mode' in out
     assert osp.isfile(osp.join(work, 'fine', 'seed0', 'metrics.json'))
-    status, kw = _runner('status', study, '--work-dir', work)
-    out = subprocess.run(status, capture_output=True, text=True, timeout=120, **kw).stdout
-    line = [ln for ln in out.splitlines() if ln.startswith('broken/seed0')][0]
-    assert 'failed' in line and 'cls_mode' in line
-    assert 'after/seed0   waiting      for broken/seed0 (failed)' in out
-    assert 'fine/seed0    done' in out
+    status = {key: (state, detail) for key, state, detail in study_status(s, work)}
+    assert status['broken/seed0'][0] == 'failed' and 'cls_mode' in status['broken/seed0'][1]
+    assert status['after/seed0'] == ('waiting', 'for broken/seed0 (failed)')
+    assert status['fine/seed0'][0] == 'done'
