@@ -7,10 +7,15 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import CONFIGS, SHAPES_ROOT_CONFIG
+from conftest import CONFIGS, REPO, SHAPES_ROOT_CONFIG
 
 CONFIG_FILES = sorted(p for p in glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True)
                       if '_base_' not in p.split(osp.sep))
+
+
+# Thin experiment configs of the studies (experiments/<study>/*.py): sweep points on top
+# of a config in configs/.
+EXPERIMENT_CONFIGS = sorted(glob.glob(osp.join(REPO, 'experiments', '*', '*.py')))
 
 
 def _null_init_cfg(cfg):
@@ -204,3 +209,29 @@ def test_scale_keys_reject_unmatched_keys_and_bad_rules():
         build({'0.': dict(lr_mult=-1)})
     with pytest.raises(ValueError, match="'lr_mult' and/or 'decay_mult'"):
         build({'0.': dict(lr=0.)})
+
+
+def test_there_are_experiment_configs():
+    assert len(EXPERIMENT_CONFIGS) >= 20  # figure 6's grid and table 4's start iterations
+
+
+@pytest.mark.parametrize('path', EXPERIMENT_CONFIGS,
+                         ids=lambda p: osp.relpath(p, osp.join(REPO, 'experiments')))
+def test_experiment_config_is_thin_and_builds(path):
+    """A study's config inherits one config of configs/, sets its sweep point, and builds."""
+    import owp  # noqa: F401
+    from mmdet.registry import MODELS
+    with open(path) as f:
+        lines = [ln for ln in f if ln.strip() and not ln.lstrip().startswith('#')]
+    assert len(lines) <= 8, 'experiment configs state only their sweep point'
+    cfg = Config.fromfile(path)
+    base = Config._get_base_files(path)  # mmengine's own parser of `_base_`
+    assert len(base) == 1 and base[0].startswith('../../configs/'), base
+    assert cfg.custom_imports['imports'] == ['owp']
+    masking = cfg.model.bbox_head.unknown_masking
+    # the lifted sweep values are what the head gets
+    assert masking['start_iter'] == cfg.unknown_start_iter
+    assert masking['thr'] == cfg.unknown_thr
+    _null_init_cfg(cfg.model)
+    init_default_scope('mmdet')
+    MODELS.build(cfg.model)
