@@ -73,18 +73,37 @@ def test_config_builds_and_steps(path):
     assert len(pred) <= cfg.model.test_cfg.max_per_img
 
 
-def test_shapes_config_classes_match_the_split():
-    from owp.datasets.splits import SHAPES_BASE_CLASSES, SHAPES_NOVEL_CLASSES
+@pytest.mark.parametrize('name, base_classes', [
+    ('shapes/fcos_r18-tiny_fpn_1k_shapes.py', 'SHAPES_BASE_CLASSES'),
+    ('coco/fcos_r50_fpn_90k_coco-voc.py', 'COCO_VOC_BASE_CLASSES'),
+    ('lvis/fcos_r50_fpn_90k_lvis-freq.py', None),
+])
+def test_dataset_bases_take_their_classes_from_the_split(name, base_classes):
+    """One definition of each split: owp/datasets/splits.py, never a class list in a config."""
+    from owp.datasets import splits
+    cfg = Config.fromfile(osp.join(CONFIGS, name))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ds = cfg[key].dataset
+        assert ds.type.startswith('OWP') and ds.split == cfg.owp_split
+        assert ds.subset == 'base' and 'classes' not in ds.get('metainfo', {})
+    assert cfg.val_evaluator.split == cfg.test_evaluator.split == cfg.owp_split
+    if base_classes is not None:
+        assert cfg.num_classes == len(getattr(splits, base_classes))
+    for key in ('base_classes', 'novel_classes'):
+        assert key not in cfg
+
+
+def test_shapes_dataset_classes_are_the_splits(tiny_shapes):
+    import owp  # noqa: F401
+    from mmdet.registry import DATASETS
+    from owp.datasets.splits import SHAPES_BASE_CLASSES
     cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
-    assert tuple(cfg.base_classes) == tuple(SHAPES_BASE_CLASSES)
-    assert tuple(cfg.novel_classes) == tuple(SHAPES_NOVEL_CLASSES)
-    assert cfg.train_dataloader.dataset.metainfo.classes == cfg.base_classes
-
-
-def test_coco_config_classes_match_the_split():
-    from owp.datasets.splits import COCO_VOC_BASE_CLASSES
-    cfg = Config.fromfile(osp.join(CONFIGS, 'coco', 'fcos_r50_fpn_90k_coco-voc.py'))
-    assert sorted(cfg.base_classes) == sorted(COCO_VOC_BASE_CLASSES)
+    init_default_scope('mmdet')
+    cfg.train_dataloader.dataset.data_root = tiny_shapes
+    ds = DATASETS.build(cfg.train_dataloader.dataset)
+    assert ds.metainfo['classes'] == tuple(SHAPES_BASE_CLASSES) and len(ds) > 0
+    labels = {i['bbox_label'] for d in ds.data_list for i in d['instances']}
+    assert labels <= set(range(cfg.num_classes))
 
 
 def test_paper_settings_on_real_data():
