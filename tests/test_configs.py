@@ -254,3 +254,25 @@ def test_experiment_config_is_thin_and_builds(path):
     _null_init_cfg(cfg.model)
     init_default_scope('mmdet')
     MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize('dataset, recipes', [
+    ('r50_fpn_90k_coco-voc', ('joint-unknown', 'joint-fb', 'finetune', 'frozen', 'finetune-fb',
+                              'frozen-fb')),
+    ('r50_fpn_90k_lvis-freq', ('joint-unknown', 'joint-unknown-area')),
+    ('r18-tiny_fpn_1k_shapes', ('joint-unknown', 'finetune')),
+])
+def test_recipes_restate_the_joint_model_exactly(dataset, recipes):
+    """Recipes inherit IoU-CS-IS (shallow) and restate the joint head: the two never diverge."""
+    def model(name):
+        cfg = Config.fromfile(osp.join(CONFIGS, dataset.split('_')[-1].split('-')[0],
+                                       f'fcos-owp-iou-cs-is-{name}_{dataset}.py'))
+        m = cfg.model.to_dict()
+        m['bbox_head'].pop('unknown_masking', None)  # what -unknown adds
+        m['backbone'].pop('frozen_stages')           # what fb changes
+        return m, cfg
+    joint, joint_cfg = model('joint')
+    for recipe in recipes:
+        m, cfg = model(recipe)
+        assert m == joint, recipe
+        assert cfg.get('load_from') is None, recipe  # wired per run, never a path here

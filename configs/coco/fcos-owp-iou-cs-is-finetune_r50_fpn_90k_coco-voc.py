@@ -4,7 +4,10 @@
 # checkpoint of fcos-owp-iou-cs-is_r50_fpn_90k_coco-voc.py, which the study
 # runner wires per seed (experiments/table1_coco); by hand:
 #   mim train mmdet CONFIG --cfg-options load_from=PATH/TO/OWP/iter_90000.pth
-_base_ = './fcos-owp-iou-cs-is-joint_r50_fpn_90k_coco-voc.py'
+# The joint recipe's head and scoring are restated (as in ./fcos-owp-iou-cs-is-joint_...;
+# tests/test_configs.py checks that they stay equal) to keep inheritance shallow.
+_base_ = './fcos-owp-iou-cs-is_r50_fpn_90k_coco-voc.py'
+model = dict(bbox_head=dict(cls_mode='joint'), test_cfg=dict(score_mode='logits*iou'))
 load_from = None  # no run state in configs/: set it per run
 slow = dict(lr_mult=0.1)  # 0.01 * 0.1 = 0.001
 # scale_keys multiply what the schedule's rules give each parameter (biases
