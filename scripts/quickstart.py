@@ -86,7 +86,7 @@ def cfg_options(args) -> dict:
     if args.batch_size is not None:
         opts['train_dataloader.batch_size'] = args.batch_size
     if args.workers is not None:
-        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        for key in ('train_dataloader', 'test_dataloader'):  # no validation loop
             opts[f'{key}.num_workers'] = args.workers
             if args.workers == 0:
                 opts[f'{key}.persistent_workers'] = False
