@@ -4,12 +4,17 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import CONFIGS, SHAPES_ROOT_CONFIG
+from conftest import CONFIGS, REPO, SHAPES_ROOT_CONFIG
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 CONFIG_FILES = sorted(p for p in glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True)
                       if '_base_' not in p.split(osp.sep))
+
+
+# Thin experiment configs of the studies (experiments/<study>/*.py): sweep points on top
+# of a config in configs/.
+EXPERIMENT_CONFIGS = sorted(glob.glob(osp.join(REPO, 'experiments', '*', '*.py')))
 
 
 def _null_init_cfg(cfg):
@@ -69,18 +74,38 @@ def test_config_builds_and_steps(path):
     assert len(pred) <= cfg.model.test_cfg.max_per_img
 
 
-def test_shapes_config_classes_match_the_split():
-    from owp.datasets.splits import SHAPES_BASE_CLASSES, SHAPES_NOVEL_CLASSES
+@pytest.mark.parametrize('name, base_classes', [
+    ('shapes/fcos_r18-tiny_fpn_1k_shapes.py', 'SHAPES_BASE_CLASSES'),
+    ('coco/fcos_r50_fpn_90k_coco-voc.py', 'COCO_VOC_BASE_CLASSES'),
+    ('lvis/fcos_r50_fpn_90k_lvis-freq.py', None),
+])
+def test_dataset_bases_take_their_classes_from_the_split(name, base_classes):
+    """One definition of each split: owp/datasets/splits.py, never a class list in a config."""
+    from owp.datasets import splits
+    cfg = Config.fromfile(osp.join(CONFIGS, name))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        ds = cfg[key].dataset
+        assert ds.type.startswith('OWP') and ds.split == cfg.owp_split
+        assert ds.subset == 'base' and 'classes' not in ds.get('metainfo', {})
+    assert cfg.val_evaluator.split == cfg.test_evaluator.split == cfg.owp_split
+    if base_classes is not None:
+        assert cfg.num_classes == len(getattr(splits, base_classes))
+    for key in ('base_classes', 'novel_classes'):
+        assert key not in cfg
+
+
+def test_shapes_dataset_classes_are_the_splits(tiny_shapes):
+    from mmdet.registry import DATASETS
+
+    import owp.registration  # noqa: F401
+    from owp.datasets.splits import SHAPES_BASE_CLASSES
     cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
-    assert tuple(cfg.base_classes) == tuple(SHAPES_BASE_CLASSES)
-    assert tuple(cfg.novel_classes) == tuple(SHAPES_NOVEL_CLASSES)
-    assert cfg.train_dataloader.dataset.metainfo.classes == cfg.base_classes
-
-
-def test_coco_config_classes_match_the_split():
-    from owp.datasets.splits import COCO_VOC_BASE_CLASSES
-    cfg = Config.fromfile(osp.join(CONFIGS, 'coco', 'fcos_r50_fpn_90k_coco-voc.py'))
-    assert sorted(cfg.base_classes) == sorted(COCO_VOC_BASE_CLASSES)
+    init_default_scope('mmdet')
+    cfg.train_dataloader.dataset.data_root = tiny_shapes
+    ds = DATASETS.build(cfg.train_dataloader.dataset)
+    assert ds.metainfo['classes'] == tuple(SHAPES_BASE_CLASSES) and len(ds) > 0
+    labels = {i['bbox_label'] for d in ds.data_list for i in d['instances']}
+    assert labels <= set(range(cfg.num_classes))
 
 
 def test_paper_settings_on_real_data():
@@ -213,3 +238,52 @@ def test_scale_keys_reject_unmatched_keys_and_bad_rules():
         build({'0.': dict(lr_mult=-1)})
     with pytest.raises(ValueError, match="'lr_mult' and/or 'decay_mult'"):
         build({'0.': dict(lr=0.)})
+
+
+def test_there_are_experiment_configs():
+    assert len(EXPERIMENT_CONFIGS) >= 20  # figure 6's grid and table 4's start iterations
+
+
+@pytest.mark.parametrize('path', EXPERIMENT_CONFIGS,
+                         ids=lambda p: osp.relpath(p, osp.join(REPO, 'experiments')))
+def test_experiment_config_is_thin_and_builds(path):
+    """A study's config inherits one config of configs/, sets its sweep point, and builds."""
+    from mmdet.registry import MODELS
+
+    import owp.registration  # noqa: F401
+    with open(path) as f:
+        lines = [ln for ln in f if ln.strip() and not ln.lstrip().startswith('#')]
+    assert len(lines) <= 8, 'experiment configs state only their sweep point'
+    cfg = Config.fromfile(path)
+    base = Config._get_base_files(path)  # mmengine's own parser of `_base_`
+    assert len(base) == 1 and base[0].startswith('../../configs/'), base
+    assert cfg.custom_imports['imports'] == ['owp']
+    masking = cfg.model.bbox_head.unknown_masking
+    # the lifted sweep values are what the head gets
+    assert masking['start_iter'] == cfg.unknown_start_iter
+    assert masking['thr'] == cfg.unknown_thr
+    _null_init_cfg(cfg.model)
+    init_default_scope('mmdet')
+    MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize('dataset, recipes', [
+    ('r50_fpn_90k_coco-voc', ('joint-unknown', 'joint-fb', 'finetune', 'frozen', 'finetune-fb',
+                              'frozen-fb')),
+    ('r50_fpn_90k_lvis-freq', ('joint-unknown', 'joint-unknown-area')),
+    ('r18-tiny_fpn_1k_shapes', ('joint-unknown', 'finetune')),
+])
+def test_recipes_restate_the_joint_model_exactly(dataset, recipes):
+    """Recipes inherit IoU-CS-IS (shallow) and restate the joint head: the two never diverge."""
+    def model(name):
+        cfg = Config.fromfile(osp.join(CONFIGS, dataset.split('_')[-1].split('-')[0],
+                                       f'fcos-owp-iou-cs-is-{name}_{dataset}.py'))
+        m = cfg.model.to_dict()
+        m['bbox_head'].pop('unknown_masking', None)  # what -unknown adds
+        m['backbone'].pop('frozen_stages')           # what fb changes
+        return m, cfg
+    joint, joint_cfg = model('joint')
+    for recipe in recipes:
+        m, cfg = model(recipe)
+        assert m == joint, recipe
+        assert cfg.get('load_from') is None, recipe  # wired per run, never a path here

@@ -1,0 +1,367 @@
+"""Study manifests: which configs make up a paper table, and what the paper reported.
+
+A study is a folder (``experiments/<name>/``) holding ``manifest.yaml``::
+
+    title: Table 1, COCO VOC -> non-VOC
+    seeds: [0, 1, 2]            # default of `run --seeds`
+    protocol: remove            # OWPRecallMetric protocol ('remove' | 'ignore')
+    max_dets: [10, 100]         # the k of AR@k the table reports
+    curve_k: [1, 10, 100]       # optional: the k of the AR-against-k figure
+    subsets: [novel, base]
+    metrics: [base/AP, novel/AR@10, novel/AR@100]   # the table's columns
+    data_root: data/shapes/     # optional: point every dataset/evaluator here
+    shapes: {num_train: 800}    # optional: generate the shapes benchmark into data_root
+    cfg_options: {}             # optional: --cfg-options of every run
+    score_dump: false           # optional: keep proposal scores (score histograms)
+    rows:
+      - name: iou-cs-is
+        config: ../../configs/coco/fcos-owp-iou-cs-is_r50_fpn_90k_coco-voc.py
+        scores: [iou]           # score modes to evaluate the final checkpoint with
+        paper: {novel/AR@10: 13.08, novel/AR@100: 30.19}  # for the first score
+      - name: finetune
+        config: finetune.py     # thin config in the study folder
+        load_from: iou-cs-is    # this row's final checkpoint, same seed
+        overrides: {model.bbox_head.unknown_masking.thr: 0.925}
+
+Config paths are relative to the study folder (or, failing that, to the
+repository root). Every check happens in :func:`load_study`, before anything
+trains, and an error names the manifest file and line.
+"""
+import os.path as osp
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+__all__ = ['ManifestError', 'Row', 'Study', 'SCORE_MODES', 'find_study', 'load_study',
+           'metric_key_ok', 'order_rows']
+
+#: ``test_cfg.score_mode`` values of OWPFCOSHead.
+SCORE_MODES = ('logits*centerness', 'logits*iou', 'centerness', 'iou', 'sqrt(centerness*iou)')
+SUBSETS = ('novel', 'base', 'all')
+# OWPRecallMetric's base AP keys (pycocotools' three, or LVISEval's summary).
+AP_NAMES = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'APr', 'APc', 'APf')
+_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
+_STUDY_KEYS = {'title', 'question', 'seeds', 'protocol', 'max_dets', 'curve_k', 'subsets',
+               'metrics', 'data_root', 'shapes', 'cfg_options', 'score_dump', 'rows', 'note'}
+_ROW_KEYS = {'name', 'config', 'scores', 'overrides', 'load_from', 'paper', 'note'}
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot run; the message starts with ``FILE:LINE:``."""
+
+
+@dataclass
+class Row:
+    """One row of a study table: a config trained once per seed."""
+    name: str
+    config: str                     # absolute path
+    scores: Tuple[str, ...]
+    overrides: Dict[str, Any] = field(default_factory=dict)
+    load_from: Optional[str] = None
+    paper: Dict[str, float] = field(default_factory=dict)
+    note: str = ''
+    line: int = 0                   # 1-based line of the row in the manifest
+
+
+@dataclass
+class Study:
+    """A parsed, validated manifest."""
+    name: str
+    folder: str
+    manifest: str
+    title: str
+    rows: List[Row]
+    seeds: Tuple[int, ...] = (0, )
+    protocol: str = 'remove'
+    max_dets: Tuple[int, ...] = (10, 100)
+    curve_k: Tuple[int, ...] = ()
+    subsets: Tuple[str, ...] = ('novel', 'base')
+    metrics: Tuple[str, ...] = ('novel/AR@100', )
+    data_root: Optional[str] = None
+    shapes: Optional[Dict[str, Any]] = None
+    cfg_options: Dict[str, Any] = field(default_factory=dict)
+    score_dump: bool = False
+    question: str = ''
+    note: str = ''
+
+    def row(self, name: str) -> Row:
+        """The row called ``name`` (KeyError naming the study otherwise)."""
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(f'study {self.name!r} has no row {name!r}')
+
+    @property
+    def eval_k(self) -> Tuple[int, ...]:
+        """Every k to evaluate: the table's and the figure's."""
+        return tuple(sorted(set(self.max_dets) | set(self.curve_k)))
+
+
+def metric_key_ok(key: str, subsets: Sequence[str], max_dets: Sequence[int]) -> bool:
+    """Whether OWPRecallMetric can produce ``key`` with these subsets and k.
+
+    ``AR@k`` for every k; ``ARs/ARm/ARl@K`` at the largest K; base-class AP
+    names under ``base/``.
+    """
+    subset, _, name = key.partition('/')
+    if subset not in subsets:
+        return False
+    if subset == 'base' and name in AP_NAMES:
+        return True
+    m = re.fullmatch(r'AR([sml]?)@(\d+)', name)
+    if not m:
+        return False
+    k = int(m.group(2))
+    return k == max(max_dets) if m.group(1) else k in max_dets
+
+
+def find_study(study: str, experiments_dir: Optional[str] = None) -> str:
+    """The manifest path of ``study``: a study name, a folder, or a manifest file."""
+    if osp.isfile(study):
+        return osp.abspath(study)
+    if osp.isdir(study):
+        path = osp.join(study, 'manifest.yaml')
+    else:
+        experiments_dir = experiments_dir or default_experiments_dir()
+        path = osp.join(experiments_dir, study, 'manifest.yaml')
+        if not osp.isfile(path):
+            have = sorted(d for d in _listdir(experiments_dir)
+                          if osp.isfile(osp.join(experiments_dir, d, 'manifest.yaml')))
+            raise ManifestError(f'no study {study!r}: {path} does not exist '
+                                f'(studies in {experiments_dir}: {", ".join(have) or "none"})')
+    if not osp.isfile(path):
+        raise ManifestError(f'{path}: no manifest.yaml in the study folder {study}')
+    return osp.abspath(path)
+
+
+def default_experiments_dir() -> str:
+    """``experiments/`` of the repository owp was installed from."""
+    return osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'experiments')
+
+
+def _listdir(path):
+    import os
+    return os.listdir(path) if osp.isdir(path) else []
+
+
+def _to_python(node, lines: Dict[int, int]):
+    """A yaml node as Python; ``lines[id(obj)]`` = 1-based line of each mapping."""
+    import yaml
+    if isinstance(node, yaml.MappingNode):
+        out = {}
+        for k, v in node.value:
+            out[_to_python(k, lines)] = _to_python(v, lines)
+        lines[id(out)] = node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        out = [_to_python(v, lines) for v in node.value]
+        lines[id(out)] = node.start_mark.line + 1
+        return out
+    return yaml.SafeLoader('').construct_object(node, deep=True)
+
+
+def _parse_yaml(path: str):
+    import yaml
+    with open(path) as f:
+        text = f.read()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        line = mark.line + 1 if mark is not None else 1
+        raise ManifestError(f'{path}:{line}: not valid YAML: {e}') from None
+    lines: Dict[int, int] = {}
+    data = _to_python(node, lines) if node is not None else None
+    return data, lines
+
+
+def _key_lines(path: str) -> Dict[str, int]:
+    """Line of the first ``key:`` at any depth (for errors about top-level keys)."""
+    out: Dict[str, int] = {}
+    with open(path) as f:
+        for i, text in enumerate(f, 1):
+            m = re.match(r'^(\w+):', text)
+            if m and m.group(1) not in out:
+                out[m.group(1)] = i
+    return out
+
+
+def _ints(value, what: str, err) -> Tuple[int, ...]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        raise err(f'{what} must be a non-empty list of integers, got {value!r}')
+    return tuple(value)
+
+
+def _resolve_config(config: str, folder: str) -> Optional[str]:
+    for base in (folder, osp.dirname(osp.dirname(folder))):
+        path = osp.normpath(osp.join(base, config))
+        if osp.isfile(path):
+            return path
+    return None
+
+
+def load_study(study: str, experiments_dir: Optional[str] = None) -> Study:
+    """Parse and validate a study manifest.
+
+    Args:
+        study: A study name (folder under ``experiments/``), a study folder,
+            or a manifest file.
+        experiments_dir: Where study names are looked up.
+
+    Returns:
+        Study: rows with absolute config paths.
+
+    Raises:
+        ManifestError: naming the manifest line: a missing config, an unknown
+            metric key or score mode, a duplicate row, a ``load_from`` on a row
+            that is not in the study, a dependency cycle, an unknown field.
+    """
+    path = find_study(study, experiments_dir)
+    folder = osp.dirname(path)
+    data, lines = _parse_yaml(path)
+    top = _key_lines(path)
+
+    def err_at(line):
+        return lambda msg: ManifestError(f'{path}:{line}: {msg}')
+
+    if not isinstance(data, dict):
+        raise ManifestError(f'{path}:1: a manifest is a mapping with a `rows` list')
+    unknown = sorted(set(data) - _STUDY_KEYS)
+    if unknown:
+        raise err_at(top.get(unknown[0], 1))(
+            f'unknown field {unknown[0]!r}; allowed: {", ".join(sorted(_STUDY_KEYS))}')
+    kw: Dict[str, Any] = {}
+    for key in ('seeds', 'max_dets', 'curve_k'):
+        if key in data:
+            kw[key] = _ints(data[key], key, err_at(top.get(key, 1)))
+    for key in ('max_dets', 'curve_k'):
+        if key in kw and min(kw[key]) <= 0:
+            raise err_at(top[key])(f'{key} must be positive, got {list(kw[key])}')
+    if 'curve_k' in kw and max(kw['curve_k']) > max(kw.get('max_dets', Study.max_dets)):
+        raise err_at(top['curve_k'])('curve_k must not exceed the largest of max_dets')
+    protocol = data.get('protocol', 'remove')
+    if protocol not in ('remove', 'ignore'):
+        raise err_at(top.get('protocol', 1))(
+            f"protocol must be 'remove' or 'ignore', got {protocol!r}")
+    subsets = tuple(data.get('subsets', Study.subsets))
+    bad = [s for s in subsets if s not in SUBSETS]
+    if bad or not subsets:
+        raise err_at(top.get('subsets', 1))(f'subsets: unknown {bad}; allowed: {SUBSETS}')
+    max_dets = kw.get('max_dets', Study.max_dets)
+    metrics = data.get('metrics', list(Study.metrics))
+    if not isinstance(metrics, list) or not metrics:
+        raise err_at(top.get('metrics', 1))('metrics must be a non-empty list of metric keys')
+    for m in metrics:
+        if not isinstance(m, str) or not metric_key_ok(m, subsets, max_dets):
+            raise err_at(top.get('metrics', 1))(
+                f'unknown metric key {m!r} (with subsets {list(subsets)}, max_dets '
+                f'{list(max_dets)}: {{subset}}/AR@k, {{subset}}/ARs|ARm|ARl@{max(max_dets)}, '
+                'base/AP...)')
+    for key, kind in (('cfg_options', dict), ('shapes', dict)):
+        if key in data and not isinstance(data[key], kind):
+            raise err_at(top.get(key, 1))(f'{key} must be a mapping, got {data[key]!r}')
+    if data.get('shapes') is not None and not data.get('data_root'):
+        raise err_at(top['shapes'])('shapes: needs `data_root` (where to generate the data)')
+
+    raw_rows = data.get('rows')
+    if not isinstance(raw_rows, list) or not raw_rows:
+        raise err_at(top.get('rows', 1))('rows must be a non-empty list')
+    rows: List[Row] = []
+    for raw in raw_rows:
+        line = lines.get(id(raw), top.get('rows', 1))
+        err = err_at(line)
+        if not isinstance(raw, dict):
+            raise err(f'a row is a mapping with name/config/scores, got {raw!r}')
+        name = raw.get('name')
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise err(f'row name must be letters, digits, "-", "_" or ".", got {name!r}')
+
+        def row_err(msg, _line=line, _name=name):
+            return ManifestError(f'{path}:{_line}: row {_name!r}: {msg}')
+
+        unknown = sorted(set(raw) - _ROW_KEYS)
+        if unknown:
+            raise row_err(f'unknown field {unknown[0]!r}; allowed: {", ".join(sorted(_ROW_KEYS))}')
+        if any(r.name == name for r in rows):
+            raise row_err('duplicate row name')
+        config = raw.get('config')
+        if not isinstance(config, str):
+            raise row_err('needs `config` (a path relative to the study folder)')
+        resolved = _resolve_config(config, folder)
+        if resolved is None:
+            raise row_err(f'config {config!r} does not exist (relative to {folder} or the '
+                          'repository root)')
+        scores = raw.get('scores')
+        if isinstance(scores, str):
+            scores = [scores]
+        if not isinstance(scores, list) or not scores:
+            raise row_err(f'needs `scores`: a list among {list(SCORE_MODES)}')
+        bad = [s for s in scores if s not in SCORE_MODES]
+        if bad:
+            raise row_err(f'unknown score mode {bad[0]!r}; allowed: {list(SCORE_MODES)}')
+        if len(set(scores)) != len(scores):
+            raise row_err(f'a score mode is listed twice: {scores}')
+        paper = raw.get('paper') or {}
+        if not isinstance(paper, dict):
+            raise row_err(f'paper must map metric keys to numbers, got {paper!r}')
+        for k, v in paper.items():
+            if k not in metrics:
+                raise row_err(f'paper value for {k!r}, which is not one of the study\'s '
+                              f'metrics {metrics}')
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                raise row_err(f'paper value of {k!r} must be a number (percent), got {v!r}')
+        overrides = raw.get('overrides') or {}
+        if not isinstance(overrides, dict):
+            raise row_err(f'overrides must be a mapping of config keys, got {overrides!r}')
+        load_from = raw.get('load_from')
+        if load_from is not None and not isinstance(load_from, str):
+            raise row_err(f'load_from must name another row, got {load_from!r}')
+        rows.append(Row(name=name, config=resolved, scores=tuple(scores),
+                        overrides=dict(overrides), load_from=load_from,
+                        paper={k: float(v) for k, v in paper.items()},
+                        note=str(raw.get('note', '')), line=line))
+    names = {r.name for r in rows}
+    for r in rows:
+        if r.load_from is not None and r.load_from not in names:
+            raise ManifestError(f'{path}:{r.line}: row {r.name!r}: load_from {r.load_from!r} '
+                                f'is not a row of this study (rows: {", ".join(sorted(names))})')
+    order_rows(rows, path)  # raises on a cycle
+    return Study(name=osp.basename(folder), folder=folder, manifest=path,
+                 title=str(data.get('title', osp.basename(folder))), rows=rows,
+                 protocol=protocol, subsets=subsets, metrics=tuple(metrics),
+                 data_root=data.get('data_root'), shapes=data.get('shapes'),
+                 cfg_options=dict(data.get('cfg_options') or {}),
+                 score_dump=bool(data.get('score_dump', False)),
+                 question=str(data.get('question', '')).strip(),
+                 note=str(data.get('note', '')).strip(), **kw)
+
+
+def order_rows(rows: Sequence[Row], manifest: str = 'manifest') -> List[Row]:
+    """Rows in manifest order, each after the row it loads from.
+
+    Raises:
+        ManifestError: on a dependency cycle, naming its rows and first line.
+    """
+    by_name = {r.name: r for r in rows}
+    done: List[Row] = []
+    state: Dict[str, int] = {}  # 1 = on the stack, 2 = placed
+
+    def visit(r: Row, stack: List[str]):
+        if state.get(r.name) == 2:
+            return
+        if state.get(r.name) == 1:
+            cycle = stack[stack.index(r.name):] + [r.name]
+            raise ManifestError(f'{manifest}:{r.line}: row {r.name!r}: load_from forms a '
+                                f'cycle: {" -> ".join(cycle)}')
+        state[r.name] = 1
+        if r.load_from is not None and r.load_from in by_name:
+            visit(by_name[r.load_from], stack + [r.name])
+        state[r.name] = 2
+        done.append(r)
+
+    for r in rows:
+        visit(r, [])
+    return done

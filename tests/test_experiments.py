@@ -1,0 +1,276 @@
+"""Studies (experiments/) and the runner (python -m owp.experiments)."""
+import glob
+import json
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import REPO
+
+EXPERIMENTS = osp.join(REPO, 'experiments')
+STUDIES = sorted(osp.basename(osp.dirname(p))
+                 for p in glob.glob(osp.join(EXPERIMENTS, '*', 'manifest.yaml')))
+SHAPES = osp.join(REPO, 'configs', 'shapes')
+
+
+def _runner(*args, **kw):
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''),
+               PYTHONWARNINGS='ignore')
+    return [sys.executable, '-m', 'owp.experiments', *args], dict(env=env, cwd=REPO, **kw)
+
+
+def _write_study(folder, rows, **top):
+    """A study folder with a manifest (YAML is JSON's superset) and a README."""
+    os.makedirs(folder, exist_ok=True)
+    manifest = dict(dict(seeds=[0], max_dets=[10, 100], metrics=['novel/AR@100']), **top)
+    lines = [f'{k}: {json.dumps(v)}' for k, v in manifest.items()] + ['rows:']
+    for r in rows:
+        lines.append(f'  - {json.dumps(r)}')
+    with open(osp.join(folder, 'manifest.yaml'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return osp.join(folder, 'manifest.yaml')
+
+
+def test_every_paper_study_is_there():
+    for name in ('table1_coco', 'table2_lvis', 'table3_coco', 'table4_lvis', 'figure6_coco',
+                 'appendixB_coco', 'table1_shapes', 'quickstart'):
+        assert name in STUDIES
+
+
+@pytest.mark.parametrize('study', STUDIES)
+def test_dry_run_resolves_every_config_and_dependency(study, tmp_path, capsys):
+    """Every config loads with its overrides; every load_from is the same seed's checkpoint."""
+    from owp.experiments import load_study, plan_runs, run_study
+    s = load_study(study)
+    assert all(r.paper for r in s.rows) or study.endswith('shapes') or study in (
+        'quickstart', 'figure6_coco'), 'the paper studies carry the paper\'s numbers'
+    specs = plan_runs(s, str(tmp_path), seeds=[0, 1])
+    assert len(specs) == 2 * len(s.rows)
+    for spec in specs:
+        if spec.load_from_row:
+            assert spec.load_from == osp.join(str(tmp_path), spec.load_from_row,
+                                              f'seed{spec.seed}', osp.basename(spec.load_from))
+            assert spec.depends_on.seed == spec.seed
+    assert run_study(s, str(tmp_path), seeds=[0, 1], dry_run=True) == 1
+    out = capsys.readouterr().out
+    assert out.count(' train mmdet ') == len(specs)
+    assert not os.listdir(tmp_path)  # a dry run writes nothing
+
+
+def test_paper_numbers_of_table1_are_the_papers():
+    from owp.experiments import load_study
+    s = load_study('table1_coco')
+    assert s.row('iou-cs-is').paper == {'base/AR@10': 32.86, 'base/AR@100': 53.59,
+                                        'novel/AR@10': 13.08, 'novel/AR@100': 30.19}
+    assert s.row('joint-unknown').paper['base/AP'] == 46.21
+    assert s.row('finetune').load_from == 'iou-cs-is'
+
+
+def test_mean_std_by_hand():
+    from owp.experiments import mean_std
+    mean, std, n = mean_std([30.0, 32.0, 34.0])
+    assert (mean, n) == (32.0, 3) and std == pytest.approx(2.0)  # sample std, ddof=1
+    assert mean_std([41.0]) == (41.0, None, 1)
+    assert mean_std([None, -100.0, float('nan')]) == (None, None, 0)
+    mean, std, n = mean_std([0.5, None, 1.5])  # undefined values are left out
+    assert (mean, n) == (1.0, 2) and std == pytest.approx(0.7071067811865476)
+
+
+def test_aggregate_and_table_by_hand(tmp_path):
+    from owp.experiments import aggregate, load_study, markdown_table
+    path = _write_study(
+        str(tmp_path / 's'), [dict(name='a', config=osp.join(SHAPES, 'fcos_r18-tiny_fpn_1k_shapes.py'),
+                                   scores=['logits*centerness', 'centerness'],
+                                   paper={'novel/AR@100': 40.0})],
+        metrics=['novel/AR@10', 'novel/AR@100'])
+    s = load_study(path)
+    runs = [dict(row='a', seed=seed, scores={
+        'logits*centerness': {'novel/AR@10': a10, 'novel/AR@100': a100},
+        'centerness': {'novel/AR@10': 0.1, 'novel/AR@100': -1.0}})
+        for seed, a10, a100 in ((0, 0.20, 0.40), (1, 0.22, 0.44), (2, 0.24, 0.45))]
+    rec = aggregate(s, runs)
+    m = rec[0]['metrics']['novel/AR@100']
+    assert m['n'] == 3 and m['mean'] == pytest.approx(43.0) and m['paper'] == 40.0
+    assert m['std'] == pytest.approx(((3 ** 2 + 1 + 2 ** 2) / 2) ** 0.5)
+    assert rec[1]['metrics']['novel/AR@100']['n'] == 0  # -1: no box, not 0 %
+    assert rec[1]['metrics']['novel/AR@100']['paper'] is None  # paper: first score only
+    md = markdown_table(s, rec).splitlines()
+    assert md[0] == ('| row | score | n | novel/AR@10 | novel/AR@100 | novel/AR@100 (paper) |')
+    assert md[2] == '| a | logits*centerness | 3 | 22.00 ± 2.00 | 43.00 ± 2.65 | 40.00 |'
+    assert md[3] == '| a | centerness | 0/3 | 10.00 ± 0.00 | - |  |'
+
+
+def _good_row(**kw):
+    return dict(dict(name='a', config=osp.join(SHAPES, 'fcos_r18-tiny_fpn_1k_shapes.py'),
+                     scores=['iou']), **kw)
+
+
+@pytest.mark.parametrize('rows, top, words, line', [
+    ([_good_row(config='no/such.py')], {}, "row 'a': config 'no/such.py' does not exist", 5),
+    ([_good_row()], dict(metrics=['novel/AR@1000']), "unknown metric key 'novel/AR@1000'", 3),
+    ([_good_row(), _good_row(name='b', load_from='zzz')], {},
+     "row 'b': load_from 'zzz' is not a row of this study", 6),
+    ([_good_row(load_from='b'), _good_row(name='b', load_from='a')], {},
+     "load_from forms a cycle: a -> b -> a", 5),
+    ([_good_row(scores=['logits'])], {}, "unknown score mode 'logits'", 5),
+    ([_good_row(), _good_row()], {}, "row 'a': duplicate row name", 6),
+    ([_good_row(paper={'novel/AR@10': 1.0})], {}, "paper value for 'novel/AR@10'", 5),
+    ([_good_row(lr=1)], {}, "unknown field 'lr'", 5),
+])
+def test_bad_manifest_fails_naming_the_line(tmp_path, rows, top, words, line):
+    from owp.experiments import ManifestError, load_study
+    path = _write_study(str(tmp_path / 's'), rows, **top)
+    with pytest.raises(ManifestError) as e:
+        load_study(path)
+    assert f'{path}:{line}: ' in str(e.value) and words in str(e.value)
+
+
+def test_unknown_row_in_rows_fails_before_any_work(tmp_path):
+    cmd, kw = _runner('run', 'quickstart', '--rows', 'fcos,nope', '--work-dir', str(tmp_path / 'w'))
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)
+    assert proc.returncode == 2, proc.stderr
+    assert "--rows: unknown row 'nope'" in proc.stderr and 'quickstart/manifest.yaml' in proc.stderr
+    assert not (tmp_path / 'w').exists()
+
+
+def test_study_readmes_hold_the_generated_table_markers():
+    from owp.experiments.aggregate import README_BEGIN, README_END
+    for study in STUDIES:
+        with open(osp.join(EXPERIMENTS, study, 'README.md')) as f:
+            text = f.read()
+        assert README_BEGIN in text and README_END in text, study
+        assert 'python -m owp.experiments run' in text, study
+
+
+def _tiny_options():
+    opts = {'train_cfg.max_iters': 4, 'default_hooks.checkpoint.interval': 2,
+            'default_hooks.logger.interval': 1, 'param_scheduler.1.milestones': [3],
+            # no validation inside training (mmengine validates at the last iteration
+            # whatever val_interval is): the runner evaluates the final checkpoint
+            'val_cfg': None, 'val_dataloader': None, 'val_evaluator': None}
+    for key in ('train_dataloader', 'test_dataloader'):
+        opts.update({f'{key}.num_workers': 0, f'{key}.persistent_workers': False,
+                     f'{key}.batch_size': 2})
+    return opts
+
+
+# 64 px (the tiny dataset's size) instead of the configs' 160 px: a tuple, which YAML
+# cannot hold, so through --cfg-options as a user would pass it.
+SCALE_64 = {'train_dataloader.dataset.pipeline.2.scale': (64, 64),
+            'test_dataloader.dataset.pipeline.1.scale': (64, 64)}
+SCALE_64_WORDS = ['train_dataloader.dataset.pipeline.2.scale=(64,64)',
+                  'test_dataloader.dataset.pipeline.1.scale=(64,64)']
+
+
+def test_tiny_study_survives_a_kill_and_never_retrains(tmp_path, tiny_shapes, capsys):
+    """2 rows x 2 seeds; SIGKILL during the second run; the rerun resumes it and keeps the first."""
+    study = str(tmp_path / 'tiny')
+    _write_study(study, [
+        dict(name='owp', config=osp.join(SHAPES, 'fcos-owp-iou-cs-is_r18-tiny_fpn_1k_shapes.py'),
+             scores=['iou'], paper={'novel/AR@100': 30.19}),
+        # 40 iterations (a few seconds): time to kill it between two checkpoints
+        dict(name='ft', config=osp.join(SHAPES, 'fcos-owp-iou-cs-is-finetune_r18-tiny_fpn_1k_shapes.py'),
+             scores=['logits*iou'], load_from='owp',
+             overrides={'train_cfg.max_iters': 40, 'param_scheduler.1.milestones': [30]}),
+    ], seeds=[0, 1], curve_k=[1, 10, 100], data_root=tiny_shapes, cfg_options=_tiny_options(),
+        metrics=['novel/AR@10', 'novel/AR@100', 'base/AR@100'])
+    with open(osp.join(study, 'README.md'), 'w') as f:
+        from owp.experiments.aggregate import README_BEGIN, README_END
+        f.write(f'# tiny\n\n{README_BEGIN}\n{README_END}\n')
+    work = str(tmp_path / 'work')
+    cmd, kw = _runner('run', study, '--work-dir', work, '--cfg-options', *SCALE_64_WORDS)
+    with open(tmp_path / 'first.log', 'w') as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True, **kw)
+        pointer = osp.join(work, 'ft', 'seed0', 'last_checkpoint')
+        deadline = time.time() + 400
+        while not osp.exists(pointer) and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)  # the runner and its training, mid-run
+        proc.wait()
+    assert osp.exists(pointer), open(tmp_path / 'first.log').read()[-3000:]
+    assert not osp.exists(osp.join(work, 'ft', 'seed0', 'iter_40.pth'))
+    resumes = osp.basename(open(pointer).read().strip())  # e.g. iter_2.pth
+    first = osp.join(work, 'owp', 'seed0')
+    kept = {p: os.stat(osp.join(first, p)).st_mtime_ns for p in ('metrics.json', 'iter_4.pth')}
+
+    from owp.experiments import load_study, run_study, study_status, tabulate
+    s = load_study(study)
+    status = {key: (state, detail) for key, state, detail in study_status(s, work)}
+    assert status['owp/seed0'][0] == 'done'
+    assert status['ft/seed0'] == ('interrupted', f'runner gone; resumes from {resumes}')
+    assert status['owp/seed1'][0] == 'waiting'
+    assert status['ft/seed1'] == ('waiting', 'for owp/seed1 (waiting)')
+
+    assert run_study(s, work, cfg_options=SCALE_64) == 0  # the same command, in this process
+    out = capsys.readouterr().out
+    assert 'owp/seed0: done, kept' in out
+    assert f'ft/seed0: resuming from {resumes}' in out
+    assert {p: os.stat(osp.join(first, p)).st_mtime_ns for p in kept} == kept  # not retrained
+
+    for row, seed in (('owp', 0), ('owp', 1), ('ft', 0), ('ft', 1)):
+        with open(osp.join(work, row, f'seed{seed}', 'metrics.json')) as f:
+            m = json.load(f)
+        score = 'iou' if row == 'owp' else 'logits*iou'
+        assert set(m['scores']) == {score}
+        assert {'novel/AR@1', 'novel/AR@10', 'novel/AR@100'} <= set(m['scores'][score])
+        prov = m['provenance']
+        assert prov['seed'] == seed and prov['cfg_options']['randomness.seed'] == seed
+        assert prov['versions']['torch'] and prov['git_commit'] and prov['machine']['cpu']
+        assert 'iou_sampling_thr' in prov['config_text'] or '_base_' in prov['config_text']
+        if row == 'ft':  # the runner wired the same seed's OWP checkpoint
+            assert prov['load_from'] == osp.join(work, 'owp', f'seed{seed}', 'iter_4.pth')
+            first_cmd = m['train_attempts'][0]['command']
+            assert f"load_from={prov['load_from']}" in first_cmd
+            if seed == 1:  # (seed 0's last attempt resumed: mmdet sets load_from to its ckpt)
+                assert f"load_from = '{prov['load_from']}'" in prov['merged_config']
+    with open(osp.join(work, 'ft', 'seed0', 'metrics.json')) as f:
+        attempts = json.load(f)['train_attempts']
+    assert len(attempts) == 2 and attempts[1]['resumed_from'].endswith(resumes)
+    with open(osp.join(work, 'owp', 'seed0', 'metrics.json')) as f:
+        m = json.load(f)
+    assert len(m['train_attempts']) == 1 and m['train_seconds'] > 0
+
+    tabulate(s, work, readme=osp.join(study, 'README.md'))
+    with open(osp.join(work, 'table.md')) as f:
+        md = f.read().strip()
+    with open(osp.join(study, 'README.md')) as f:
+        assert f'{README_BEGIN}\n{md}\n{README_END}' in f.read()
+    with open(osp.join(work, 'results.json')) as f:
+        res = json.load(f)
+    rec = {(r['row'], r['score']): r for r in res['records']}
+    owp = rec[('owp', 'iou')]['metrics']['novel/AR@100']
+    per_seed = []
+    for seed in (0, 1):
+        with open(osp.join(work, 'owp', f'seed{seed}', 'metrics.json')) as f:
+            per_seed.append(100 * json.load(f)['scores']['iou']['novel/AR@100'])
+    assert owp['n'] == 2 and owp['paper'] == 30.19
+    assert owp['mean'] == pytest.approx(sum(per_seed) / 2)
+    assert osp.isfile(osp.join(work, 'ar_vs_k.png')) and osp.isfile(osp.join(work, 'table.csv'))
+
+
+def test_failed_run_is_reported_and_does_not_stop_the_others(tmp_path, tiny_shapes, capsys):
+    from owp.experiments import load_study, run_study, study_status
+    study = str(tmp_path / 'bad')
+    _write_study(study, [
+        dict(name='broken', config=osp.join(SHAPES, 'fcos_r18-tiny_fpn_1k_shapes.py'),
+             scores=['centerness'], overrides={'model.bbox_head.cls_mode': 'nonsense'}),
+        dict(name='after', config=osp.join(SHAPES, 'fcos_r18-tiny_fpn_1k_shapes.py'),
+             scores=['centerness'], load_from='broken'),
+        dict(name='fine', config=osp.join(SHAPES, 'fcos-owp-ctr_r18-tiny_fpn_1k_shapes.py'),
+             scores=['centerness']),
+    ], data_root=tiny_shapes, cfg_options=dict(_tiny_options(), **{'train_cfg.max_iters': 2}))
+    work = str(tmp_path / 'work')
+    s = load_study(study)
+    assert run_study(s, work, cfg_options=SCALE_64) == 1
+    out = capsys.readouterr().out
+    assert 'broken/seed0: FAILED: ' in out and 'cls_mode' in out
+    assert osp.isfile(osp.join(work, 'fine', 'seed0', 'metrics.json'))
+    status = {key: (state, detail) for key, state, detail in study_status(s, work)}
+    assert status['broken/seed0'][0] == 'failed' and 'cls_mode' in status['broken/seed0'][1]
+    assert status['after/seed0'] == ('waiting', 'for broken/seed0 (failed)')
+    assert status['fine/seed0'][0] == 'done'
