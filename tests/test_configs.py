@@ -257,7 +257,7 @@ def test_experiment_config_is_thin_and_builds(path):
     cfg = Config.fromfile(path)
     base = Config._get_base_files(path)  # mmengine's own parser of `_base_`
     assert len(base) == 1 and base[0].startswith('../../configs/'), base
-    assert cfg.custom_imports['imports'] == ['owp']
+    assert cfg.custom_imports['imports'] == ['owp.registration']
     masking = cfg.model.bbox_head.unknown_masking
     # the lifted sweep values are what the head gets
     assert masking['start_iter'] == cfg.unknown_start_iter
