@@ -55,7 +55,7 @@ def _gt(tool, COCO, ann):
 
 
 def _owp(ann, res, ks, split):
-    from owp.evaluation.functional.proposals import evaluate_proposals
+    from owp.evaluation.functional.protocols import evaluate_proposals
     with open(split) as f:
         split = json.load(f)
     start = time.perf_counter()

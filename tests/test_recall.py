@@ -366,7 +366,7 @@ def test_blocked_iou_equals_pycocotools_iou(monkeypatch, block):
     """Any blocking gives pycocotools' IoU bit for bit, batched or not."""
     from pycocotools import mask as mask_utils
 
-    from owp.evaluation.functional import recall
+    from owp.evaluation.functional import iou as iou_module
     rng = np.random.default_rng(3)
 
     def boxes(*shape):
@@ -375,17 +375,17 @@ def test_blocked_iou_equals_pycocotools_iou(monkeypatch, block):
         wh[..., 0][wh[..., 0] < 5] = 0  # empty boxes: union can be 0
         return np.concatenate([xy, wh], -1)
 
-    monkeypatch.setattr(recall, 'IOU_BLOCK', block)
+    monkeypatch.setattr(iou_module, 'IOU_BLOCK', block)
     d, g = boxes(3, 40), boxes(3, 6)
-    ious = recall.box_iou_xywh(d, g)
+    ious = iou_module.box_iou_xywh(d, g)
     assert ious.shape == (3, 40, 6)
     for i in range(3):
         ref = np.asarray(mask_utils.iou(d[i].tolist(), g[i].tolist(), [0] * 6))
         np.testing.assert_array_equal(ious[i], ref)
-        np.testing.assert_array_equal(recall.box_iou_xywh(d[i], g[i]), ref)  # unbatched
+        np.testing.assert_array_equal(iou_module.box_iou_xywh(d[i], g[i]), ref)  # unbatched
     # broadcast leading dims
-    np.testing.assert_array_equal(recall.box_iou_xywh(d[:, None], g[None]),
-                                  np.stack([[recall.box_iou_xywh(a, b) for b in g] for a in d]))
+    np.testing.assert_array_equal(iou_module.box_iou_xywh(d[:, None], g[None]),
+                                  np.stack([[iou_module.box_iou_xywh(a, b) for b in g] for a in d]))
 
 
 @pytest.mark.parametrize('high', [1, 300, 70_000, 2 ** 40])

@@ -1,13 +1,10 @@
 from importlib import import_module
 
 from .functional import class_agnostic_recall, recall_from_arrays
+from .functional.ap import base_class_ap
 from .functional.lvis_ap import lvis_federated_ap
-from .functional.proposals import (
-    base_class_ap,
-    evaluate_proposals,
-    results_to_arrays,
-    validate_results,
-)
+from .functional.protocols import evaluate_proposals
+from .functional.results import results_to_arrays, validate_results
 
 # Loaded on first access (PEP 562): the metric imports mmengine and mmdet, which
 # results-file evaluation never needs. owp.registration imports it (registers

@@ -32,12 +32,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from ..evaluation.functional.constants import SUBSETS
+
 __all__ = ['ManifestError', 'Row', 'Study', 'SCORE_MODES', 'find_study', 'load_study',
            'metric_key_ok', 'order_rows']
 
 #: ``test_cfg.score_mode`` values of OWPFCOSHead.
 SCORE_MODES = ('logits*centerness', 'logits*iou', 'centerness', 'iou', 'sqrt(centerness*iou)')
-SUBSETS = ('novel', 'base', 'all')
 # OWPRecallMetric's base AP keys (pycocotools' three, or LVISEval's summary).
 AP_NAMES = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'APr', 'APc', 'APf')
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')

@@ -27,12 +27,10 @@ import time
 import warnings
 from typing import Dict, List, Optional
 
-__all__ = ['main', 'format_table', 'to_output_json']
+# numpy only: parsing the command line imports nothing heavy
+from owp.evaluation.functional.constants import OLN_MAX_DETS, PROTOCOLS, SUBSETS
 
-# Kept here (equal to owp.evaluation's PROTOCOLS / OLN_MAX_DETS, tested) so that
-# parsing the command line imports nothing heavy.
-PROTOCOLS = ('remove', 'ignore', 'prefilter')
-OLN_MAX_DETS = (10, 20, 30, 50, 100, 300, 500, 1000, 1500)
+__all__ = ['main', 'format_table', 'to_output_json']
 
 
 def _ints(text: str) -> List[int]:
@@ -54,7 +52,7 @@ def _names(text: str) -> List[str]:
 
 def format_table(metrics: Dict[str, float]) -> str:
     """A fixed-width table of ``subset/key`` metrics, in percent."""
-    subsets = sorted({k.split('/')[0] for k in metrics}, key=['novel', 'base', 'all'].index)
+    subsets = sorted({k.split('/')[0] for k in metrics}, key=SUBSETS.index)
     keys = []
     for k in metrics:
         name = k.split('/', 1)[1]
@@ -108,7 +106,7 @@ def _progress(total: int):
 
 
 def eval_results_file(args) -> Dict[str, float]:
-    from owp.evaluation.functional.proposals import evaluate_proposals
+    from owp.evaluation.functional.protocols import evaluate_proposals
     from owp.evaluation.functional.results_io import load_json
     try:
         coco = load_json(args.ann, 'annotation')
@@ -215,7 +213,7 @@ def parse_args(argv=None):
     p.add_argument('--max-dets', type=_ints, default=[10, 100],
                    help="e.g. 10,100; 'oln' = 10,20,30,50,100,300,500,1000,1500")
     p.add_argument('--subsets', type=_names, default=['novel', 'base'],
-                   help='comma-separated among novel,base,all')
+                   help=f'comma-separated among {",".join(SUBSETS)}')
     p.add_argument('--out', help='write the metrics JSON here')
     p.add_argument('--dump-proposals', metavar='FILE',
                    help='model mode: also write the evaluated proposals (COCO results JSON, '
@@ -238,9 +236,9 @@ def parse_args(argv=None):
                     'mode the proposals are already a file')
     elif not (args.config and args.checkpoint):
         p.error('give CONFIG CHECKPOINT, or --ann ANN --results RESULTS --split SPLIT')
-    bad = [s for s in args.subsets if s not in ('novel', 'base', 'all')]
+    bad = [s for s in args.subsets if s not in SUBSETS]
     if bad:
-        p.error(f'--subsets: unknown {bad}; allowed: novel, base, all')
+        p.error(f'--subsets: unknown {bad}; allowed: {", ".join(SUBSETS)}')
     return args, file_mode
 
 

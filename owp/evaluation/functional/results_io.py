@@ -12,7 +12,7 @@ the arrays plus one chunk, not the file or its objects: a results file larger
 than memory streams through. Where evaluating its proposals would not fit
 (estimated before reading), it fails with a message instead of swapping.
 
-The answer is :func:`~owp.evaluation.functional.proposals.results_to_arrays`'s,
+The answer is :func:`~owp.evaluation.functional.results.results_to_arrays`'s,
 checks and error messages included: an entry that the typed decoding refuses (a
 string where a number belongs, NaN, a missing key, a wrapper dict ...) sends
 the whole file through ``json`` and that function, which names the entry; an
@@ -33,8 +33,8 @@ from typing import List, Mapping, Optional, Sequence, Tuple
 import msgspec
 import numpy as np
 
-from .proposals import _check_entry, results_to_arrays
-from .recall import default_threads
+from .batching import default_threads
+from .results import _check_entry, results_to_arrays
 
 __all__ = ['load_json', 'load_results', 'available_memory', 'paused_gc', 'CHUNK_BYTES']
 
@@ -390,7 +390,7 @@ def load_results(path: str, image_ids: Sequence, validate: bool = True,
         source: Name of the results in error messages (``results[3]: ...``).
         chunk_bytes: Bytes decoded at a time.
         workers: Processes decoding a large file (at most 2; None:
-            :func:`~owp.evaluation.functional.recall.default_threads`, i.e.
+            :func:`~owp.evaluation.functional.batching.default_threads`, i.e.
             ``$OWP_EVAL_THREADS`` or min(2, CPUs)). Same arrays for any value.
 
     Returns:

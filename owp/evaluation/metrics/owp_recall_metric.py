@@ -12,8 +12,10 @@ from mmengine.fileio import get_local_path
 from mmengine.logging import MMLogger
 
 from ...datasets.splits import SplitSpec, resolve_split
+from ..functional.ap import base_class_ap
+from ..functional.constants import PROTOCOLS, SUBSETS
 from ..functional.lvis_ap import lvis_federated_ap
-from ..functional.proposals import PROTOCOLS, SUBSETS, base_class_ap, evaluate_proposals
+from ..functional.protocols import evaluate_proposals
 
 # The per-proposal score components the head may attach (``with_score_components``).
 from .owp_score_dump import SCORE_COMPONENTS

@@ -1,0 +1,81 @@
+"""Box IoU as pycocotools computes it (non-crowd and crowd), batched."""
+import numpy as np
+
+__all__ = ['IOU_BLOCK', 'box_iou_xywh', 'crowd_iou_xywh']
+
+#: Pairs per block in :func:`box_iou_xywh`: small enough that the block's
+#: temporaries stay in cache (about 2x faster than whole-array passes).
+IOU_BLOCK = 1 << 16
+
+
+def _iou_block(d: np.ndarray, g: np.ndarray, out: np.ndarray) -> None:
+    """IoU of (..., D, 4) and (..., G, 4) xywh boxes into ``out`` (..., D, G)."""
+    d, g = d[..., :, None, :], g[..., None, :, :]
+    dx1, dy1, dw, dh = (d[..., i] for i in range(4))
+    gx1, gy1, gw, gh = (g[..., i] for i in range(4))
+    # same arithmetic as pycocotools' bbox IoU, with few temporaries
+    inter = np.minimum(dx1 + dw, gx1 + gw, out=out)
+    inter -= np.maximum(dx1, gx1)
+    np.maximum(inter, 0, out=inter)
+    ih = np.minimum(dy1 + dh, gy1 + gh)
+    ih -= np.maximum(dy1, gy1)
+    np.maximum(ih, 0, out=ih)
+    inter *= ih
+    union = dw * dh + gw * gh - inter
+    np.divide(inter, union, out=inter, where=union > 0)
+    inter[union <= 0] = 0.0
+
+
+def box_iou_xywh(dets: np.ndarray, gts: np.ndarray) -> np.ndarray:
+    """IoU as pycocotools computes it for non-crowd boxes, batched.
+
+    Computed in blocks of about :data:`IOU_BLOCK` pairs; every element gets
+    the same float64 operations in the same order whatever the blocking.
+
+    Args:
+        dets: (..., D, 4) boxes, xywh.
+        gts: (..., G, 4) boxes, xywh.
+
+    Returns:
+        np.ndarray: (..., D, G) float64 IoU (0 where the union is empty).
+    """
+    d = np.asarray(dets, np.float64)
+    g = np.asarray(gts, np.float64)
+    if d.ndim == 2 and g.ndim == 2:  # one image: each proposal its own batch row
+        return box_iou_xywh(d[:, None], g[None])[:, 0]
+    lead = np.broadcast_shapes(d.shape[:-2], g.shape[:-2])
+    n_d, n_g = d.shape[-2], g.shape[-2]
+    out = np.empty(lead + (n_d, n_g))
+    d = np.broadcast_to(d, lead + (n_d, 4)).reshape(-1, n_d, 4)
+    g = np.broadcast_to(g, lead + (n_g, 4)).reshape(-1, n_g, 4)
+    flat = out.reshape(-1, n_d, n_g)
+    step = max(1, IOU_BLOCK // max(n_d * n_g, 1))
+    for i in range(0, len(flat), step):
+        _iou_block(d[i:i + step], g[i:i + step], flat[i:i + step])
+    return out
+
+
+def crowd_iou_xywh(dets: np.ndarray, gts: np.ndarray) -> np.ndarray:
+    """IoU as pycocotools computes it for crowd boxes: intersection / proposal area.
+
+    Same float64 operations as pycocotools' ``bbIou`` with ``iscrowd=1``.
+
+    Args:
+        dets: (..., D, 4) boxes, xywh.
+        gts: (..., G, 4) crowd boxes, xywh.
+
+    Returns:
+        np.ndarray: (..., D, G) float64 (0 where the boxes do not overlap).
+    """
+    d = np.asarray(dets, np.float64)[..., :, None, :]
+    g = np.asarray(gts, np.float64)[..., None, :, :]
+    iw = np.minimum(d[..., 0] + d[..., 2], g[..., 0] + g[..., 2]) - np.maximum(d[..., 0],
+                                                                              g[..., 0])
+    ih = np.minimum(d[..., 1] + d[..., 3], g[..., 1] + g[..., 3]) - np.maximum(d[..., 1],
+                                                                              g[..., 1])
+    inter = iw * ih
+    area = np.broadcast_to(d[..., 2] * d[..., 3], inter.shape)
+    out = np.zeros(inter.shape)
+    np.divide(inter, area, out=out, where=(iw > 0) & (ih > 0) & (area != 0))
+    return out
+
