@@ -153,13 +153,6 @@ def test_ignore_protocol_through_the_cli_equals_the_xclass_reference(tmp_path):
     assert 'warning' in proc.stderr and 'exceed the most proposals' in proc.stderr
 
 
-def test_cli_constants_match_the_library():
-    from owp.evaluation.functional import proposals
-    from owp.tools import eval_novel
-    assert eval_novel.PROTOCOLS == proposals.PROTOCOLS
-    assert eval_novel.OLN_MAX_DETS == proposals.OLN_MAX_DETS
-
-
 def test_bad_protocol_max_dets_and_dump_options(files, tmp_path, capsys):
     coco, dets, ann, res, split = files
     base = ['--ann', ann, '--results', res, '--split', split]
