@@ -19,7 +19,7 @@ def _train(it, loss, loss_cls, lr=0.01):
 
 def _val(it, ap, ar100):
     # What mmengine's LoggerHook(log_metric_by_epoch=False) writes after a validation.
-    return {'base/AP': ap, 'novel/AR@100': ar100, 'data_time': 0.02, 'time': 0.3, 'step': it}
+    return {'base/AP': ap, 'novel/AR@100': ar100, 'novel/ARl@100': -1.0, 'data_time': 0.02, 'time': 0.3, 'step': it}
 
 
 def _write(run_dir, stamp, lines):
@@ -59,6 +59,7 @@ def test_read_scalars_tidy_table(two_runs):
     assert set(table.run) == {'fcos/seed0', 'owp/seed0'}
     # losses and lr are training rows; timing and bookkeeping keys are dropped
     assert set(table[table.kind == 'train'].metric) == {'loss', 'loss_cls', 'lr'}
+    # -1 (no box in the area range) is not a value
     assert set(table[table.kind == 'val'].metric) == {'base/AP', 'novel/AR@100'}
     assert _value(table, 'fcos/seed0', 'val', 40, 'novel/AR@100') == pytest.approx(0.41)
     assert _value(table, 'fcos/seed0', 'val', 20, 'base/AP') == pytest.approx(0.10)
@@ -112,8 +113,9 @@ def test_plot_curves_writes_figure(tmp_path, two_runs):
         plot_curves(table, str(tmp_path / 'x.png'), metrics=['novel/AR@10'])
 
 
-def test_smooth_is_trailing_mean():
+def test_smooth_is_centred_mean():
     from owp.analysis.curves import _smooth
+    np.testing.assert_allclose(_smooth(np.array([1., 3., 5., 7.]), 3), [2., 3., 5., 6.])
     np.testing.assert_allclose(_smooth(np.array([1., 3., 5., 7.]), 2), [1., 2., 4., 6.])
     np.testing.assert_allclose(_smooth(np.array([1., 3.]), 1), [1., 3.])
 

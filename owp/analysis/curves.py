@@ -86,6 +86,8 @@ def _parse_file(path: str, run: str) -> List[tuple]:
                     continue
                 if train and not key.startswith('loss') and key != 'lr':
                     continue
+                if not train and value == -1:  # COCO's "no box in this area range"
+                    continue
                 rows.append((run, 'train' if train else 'val', it, key, float(value)))
     return rows
 
@@ -102,7 +104,8 @@ def read_scalars(work_dirs: Union[str, Sequence[str], Mapping[str, str]]) -> pd.
         pandas.DataFrame: Columns ``run`` (str), ``kind`` ('train' for losses and
         ``lr``, 'val' for validation metrics), ``iteration`` (int), ``metric``
         (the logged key, e.g. ``loss_cls``, ``novel/AR@100``, ``base/AP``) and
-        ``value`` (float, as logged: owp's metrics are fractions in [0, 1]). One
+        ``value`` (float, as logged: owp's metrics are fractions in [0, 1]; a
+        validation value of -1, COCO's "no box in this area range", is left out). One
         row per (run, kind, iteration, metric): where a resumed training logged
         an iteration twice, the later file wins. Sorted by run, kind, metric,
         iteration.
@@ -176,13 +179,17 @@ def gain_over_last(table: pd.DataFrame, frac: float = 0.25) -> pd.DataFrame:
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing moving average (N,) -> (N,), over up to ``window`` points."""
+    """Centred moving average (N,) -> (N,) over ``window`` points, fewer at the ends.
+
+    Centred, so that a smoothed loss does not lag behind its iteration.
+    """
     if window <= 1 or len(values) == 0:
         return values
-    cum = np.cumsum(np.insert(values, 0, 0.0))
-    idx = np.arange(1, len(values) + 1)
-    lo = np.maximum(idx - window, 0)
-    return (cum[idx] - cum[lo]) / (idx - lo)
+    cum = np.cumsum(np.insert(np.asarray(values, float), 0, 0.0))
+    idx = np.arange(len(values))
+    lo = np.maximum(idx - window // 2, 0)
+    hi = np.minimum(idx - window // 2 + window, len(values))
+    return (cum[hi] - cum[lo]) / (hi - lo)
 
 
 def plot_curves(table: pd.DataFrame, out_file: str, metrics: Optional[Iterable[str]] = None,
@@ -197,7 +204,8 @@ def plot_curves(table: pd.DataFrame, out_file: str, metrics: Optional[Iterable[s
             in ``table``). Metrics in [0, 1] are drawn in percent.
         losses: Training losses to plot, one panel each (default: ``loss`` when
             logged, else every ``loss*`` key).
-        smooth: Trailing moving-average window over logged loss points (1: raw).
+        smooth: Centred moving-average window over logged loss points (1: raw);
+            the logged values are drawn faintly behind.
         title: Figure title.
 
     Returns:
@@ -245,19 +253,23 @@ def plot_curves(table: pd.DataFrame, out_file: str, metrics: Optional[Iterable[s
                 ax.plot(d['iteration'], y * 100 if percent else y, marker='o', ms=3,
                         color=colors[run], label=run)
             else:
+                if smooth > 1:
+                    ax.plot(d['iteration'], y, color=colors[run], alpha=0.25, lw=0.8)
                 ax.plot(d['iteration'], _smooth(y, smooth), color=colors[run], label=run)
         label = f'{metric} (%)' if percent else metric
         if kind == 'train' and smooth > 1:
-            label += f', mean of {smooth}'
+            label += f' (faint: as logged; line: mean of {smooth})'
         ax.set_title(label, fontsize=9)
         ax.set_xlabel('iteration')
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis('off')
-    axes.flat[0].legend(fontsize=8)
+    handles = [plt.Line2D([], [], color=colors[r], marker='o', ms=3) for r in runs]
+    fig.legend(handles, runs, loc='lower center', ncol=min(len(runs), 4), fontsize=8,
+               frameon=False)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06 if nrows == 1 else 0.04, 1, 1))
     fig.savefig(out_file, dpi=120)
     plt.close(fig)
     return out_file
