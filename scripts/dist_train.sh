@@ -13,10 +13,7 @@ if [ $# -lt 2 ]; then
   exit 2
 fi
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-py="${PYTHON:-}"
-if [ -z "$py" ]; then
-  if [ -x "$repo/.venv/bin/python" ]; then py="$repo/.venv/bin/python"; else py=python3; fi
-fi
+. "$repo/scripts/_python.sh"  # sets py: $PYTHON, else the repo's .venv, else python3
 CONFIG=$1
 NPROC=$2
 shift 2

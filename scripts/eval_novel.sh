@@ -12,10 +12,7 @@
 # (GPUs, or CPU processes over gloo): NPROC=N [PORT=29500] scripts/eval_novel.sh CONFIG CKPT ...
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-py="${PYTHON:-}"
-if [ -z "$py" ]; then
-  if [ -x "$repo/.venv/bin/python" ]; then py="$repo/.venv/bin/python"; else py=python3; fi
-fi
+. "$repo/scripts/_python.sh"  # sets py: $PYTHON, else the repo's .venv, else python3
 export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore}"
 if [ "${NPROC:-1}" -gt 1 ]; then
   exec "$py" -m torch.distributed.run --nproc_per_node "$NPROC" --master_port "${PORT:-29500}" \

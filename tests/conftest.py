@@ -3,6 +3,8 @@
 Everything runs on CPU with tiny images so that the whole suite stays within a
 few minutes on 2 cores.
 """
+import contextlib
+import logging
 import os.path as osp
 import warnings
 
@@ -69,3 +71,18 @@ def shrink_images(cfg, size=(64, 64)):
             if t.type == 'Resize':
                 t.scale = size
     return cfg
+
+
+@contextlib.contextmanager
+def log_records():
+    """What mmengine's current logger receives inside the block (a list of records)."""
+    from mmengine.logging import MMLogger
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)

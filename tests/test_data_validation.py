@@ -4,7 +4,6 @@ Every bad case is cut from the real COCO / LVIS files of ``../shared/data``
 (coco-mini, lvis-v0.5-val100), copied into a temporary folder; those tests skip
 where that folder is absent. The last test runs on generated shapes data.
 """
-import contextlib
 import copy
 import json
 import logging
@@ -15,9 +14,8 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, log_records
 from mmdet.registry import DATASETS
-from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import owp.registration  # noqa: F401  (registers the datasets)
@@ -72,22 +70,8 @@ def _build(ann, type_='CheckedCocoDataset', pipeline=None, **kw):
     return DATASETS.build(cfg)
 
 
-@contextlib.contextmanager
-def _log_records():
-    """What mmengine's current logger receives inside the block."""
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
-        yield records
-    finally:
-        logger.removeHandler(handler)
-
-
 def test_valid_cut_loads_without_warnings(tmp_path, coco_cut):
-    with _log_records() as records:
+    with log_records() as records:
         ds = _build(_write(tmp_path, coco_cut))
     assert not [r for r in records if r.levelno >= logging.WARNING]
     assert len(ds) == NUM_IMAGES
@@ -154,7 +138,7 @@ def test_box_partly_outside_warns_and_is_clipped(tmp_path, coco_cut):
     ann['bbox'] = [im['width'] - 30.0, 5.0, 50.0, 40.0]  # 20 px past the right edge
     pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
                 dict(type='Resize', scale=(im['width'], im['height']), keep_ratio=True)]
-    with _log_records() as records:
+    with log_records() as records:
         ds = _build(_write(tmp_path, coco_cut), pipeline=pipeline)
     (msg, ) = [r.getMessage() for r in records if r.levelno == logging.WARNING]
     assert re.search(rf"ann\.json: 1 boxes extend more than 1 px past their image; "

@@ -9,7 +9,6 @@ so that the two sides compute bit-identical boxes.
 """
 import glob
 import json
-import logging
 import os
 import os.path as osp
 import socket
@@ -20,10 +19,9 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, SHAPES_ROOT_CONFIG, tiny_shapes_config
+from conftest import REPO, SHAPES_ROOT_CONFIG, log_records, tiny_shapes_config
 from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.logging import MMLogger
 
 NUM_VAL = 7  # odd: the 2-rank val sampler pads with one image seen twice
 
@@ -220,16 +218,9 @@ def test_cpu_shim_defers_to_mmengine_when_cuda_is_available(monkeypatch):
                      ('slurm', ('nccl', ), dict(port=123, init_backend='torch'))]
     from mmengine.runner import runner as runner_module
     assert runner_module.MMDistributedDataParallel is shim.CPUDistributedDataParallel
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
+    with log_records() as records:
         assert shim.cpu_backend('nccl') == 'gloo'
         assert shim.cpu_backend('gloo') == 'gloo'
-    finally:
-        logger.removeHandler(handler)
     assert len(records) == 1 and "using the 'gloo' process-group backend instead of the " \
         "config's 'nccl'" in records[0].getMessage()
 

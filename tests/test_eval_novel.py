@@ -22,14 +22,18 @@ def _run(*args, cwd=None):
                           cwd=cwd, timeout=300)
 
 
+def _write_case(tmp_path, coco, dets):
+    """Annotation, results and split files of a case; their paths (str)."""
+    paths = [tmp_path / 'ann.json', tmp_path / 'res.json', tmp_path / 'split.json']
+    for path, obj in zip(paths, (coco, dets, SPLIT)):
+        path.write_text(json.dumps(obj))
+    return tuple(str(p) for p in paths)
+
+
 @pytest.fixture()
 def files(tmp_path):
     coco, dets = make_data(8, n_img=40)
-    ann, res, split = tmp_path / 'ann.json', tmp_path / 'res.json', tmp_path / 'split.json'
-    ann.write_text(json.dumps(coco))
-    res.write_text(json.dumps(dets))
-    split.write_text(json.dumps(SPLIT))
-    return coco, dets, str(ann), str(res), str(split)
+    return (coco, dets, *_write_case(tmp_path, coco, dets))
 
 
 @pytest.mark.parametrize('protocol', ['remove', 'ignore', 'prefilter'])
@@ -130,12 +134,9 @@ def test_model_mode_and_dumped_proposals(tiny_shapes, tmp_path, capsys):
 def test_ignore_protocol_through_the_cli_equals_the_xclass_reference(tmp_path):
     """eval_novel.sh --protocol ignore --max-dets oln: OLN's numbers, its k list, its AUC."""
     coco, dets = make_xclass_data(1, n_img=40)
-    ann, res, split = tmp_path / 'ann.json', tmp_path / 'res.json', tmp_path / 'split.json'
-    ann.write_text(json.dumps(coco))
-    res.write_text(json.dumps(dets))
-    split.write_text(json.dumps(SPLIT))
+    ann, res, split = _write_case(tmp_path, coco, dets)
     out = tmp_path / 'm.json'
-    proc = _run('--ann', str(ann), '--results', str(res), '--split', str(split), '--protocol',
+    proc = _run('--ann', ann, '--results', res, '--split', split, '--protocol',
                 'ignore', '--max-dets', 'oln', '--out', str(out))
     assert proc.returncode == 0, proc.stderr
     got = json.loads(out.read_text())

@@ -179,6 +179,14 @@ def _refusal(filename: str, err: Exception) -> str:
             f'`{TRUST_CFG_KEY} = True` in the config (the runner\'s load_from / resume).')
 
 
+def _existing_file(filename: str) -> str:
+    """``filename`` with ``~`` expanded; ``FileNotFoundError`` naming it if it is no file."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename!r} can not be found.')
+    return filename
+
+
 def load_from_local_safe(filename: str, map_location=None) -> dict:
     """Load a local checkpoint without running code from it, unless trusted.
 
@@ -195,9 +203,7 @@ def load_from_local_safe(filename: str, map_location=None) -> dict:
             :func:`mmengine_safe_globals` and checkpoints are not trusted
             (:func:`checkpoints_trusted`).
     """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename!r} can not be found.')
+    filename = _existing_file(filename)
     if checkpoints_trusted():
         return torch.load(filename, map_location=map_location, weights_only=False)
     # only what the user's own allowlist lacks: leaving the context removes these again
@@ -225,9 +231,7 @@ def load_from_local_trusted(filename: str, map_location=None) -> dict:
     Raises:
         FileNotFoundError: If ``filename`` is not a file (the message names it).
     """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename!r} can not be found.')
+    filename = _existing_file(filename)
     return torch.load(filename, map_location=map_location, weights_only=False)
 
 
