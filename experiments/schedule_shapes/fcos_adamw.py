@@ -1,0 +1,7 @@
+# Stock FCOS on shapes with AdamW instead of SGD (probe of issue 12 part 1): from-scratch
+# training of the half-width R18 converges slowly under SGD (curves_shapes); AdamW is the
+# usual remedy for from-scratch detectors. Only the optimizer changes.
+_base_ = '../../configs/shapes/fcos_r18-tiny_fpn_1k_shapes.py'
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=1e-3, weight_decay=0.05),
+    paramwise_cfg=dict(_delete_=True, norm_decay_mult=0., bias_decay_mult=0.))
