@@ -236,21 +236,33 @@ def _n(p: Mapping) -> str:
     return f"{p['n']}" if not left else f"{p['n']} ({left} left out)"
 
 
+def _cell(text: str) -> str:
+    """Text for a markdown table cell (a literal ``|`` would end the cell)."""
+    return text.replace('|', '\\|')
+
+
 def claims_markdown(records: Sequence[Mapping]) -> str:
     """A study's claims: one line per comparison, then the paper's words per claim."""
     lines = ['| claim | comparison | a − b (mean ± sd) | 95% interval | n | verdict |',
              '| --- | --- | ---: | ---: | ---: | --- |']
     for c in records:
         for i, p in enumerate(c['parts']):
-            lines.append(f"| {c['id'] if i == 0 else ''} | {p['comparison']} | {_effect(p)} | "
-                         f"{_interval(p)} | {_n(p)} | {p['verdict']} |")
+            lines.append(f"| {c['id'] if i == 0 else ''} | {_cell(p['comparison'])} | "
+                         f"{_effect(p)} | {_interval(p)} | {_n(p)} | {p['verdict']} |")
         if len(c['parts']) > 1:
             lines.append(f"| | all parts | | | | **{c['verdict']}** |")
     lines.append('')
     for c in records:
         note = f" {c['note']}" if c['note'] else ''
-        lines.append(f"- **{c['id']}** ({c['where']}): \"{c['paper']}\"{note}")
+        lines.append(f"- **{c['id']}** ({c['where']}): “{c['paper']}”{note}")
     return '\n'.join(lines)
+
+
+def _measured(p: Mapping) -> str:
+    if p['n'] == 0:
+        return 'no seed run in both rows'
+    interval = '' if p['low'] is None else f' {_interval(p)}'
+    return f"{_effect(p)}{interval} (n={_n(p)})"
 
 
 def summary_markdown(studies: Sequence[Tuple[str, Sequence[Mapping]]]) -> str:
@@ -259,12 +271,11 @@ def summary_markdown(studies: Sequence[Tuple[str, Sequence[Mapping]]]) -> str:
     Args:
         studies: ``(study name, evaluate_claims records)`` pairs.
     """
-    lines = ['| study | claim (paper) | measured a − b: mean ± sd [95% interval] (n seeds) | '
-             'verdict |', '| --- | --- | --- | --- |']
+    lines = ['| study | claim (where in the paper) | measured a − b: mean ± sd [95% interval] '
+             '(n seeds) | verdict |', '| --- | --- | --- | --- |']
     for name, records in studies:
         for c in records:
-            parts = '<br>'.join(f"{p['comparison']}: {_effect(p)} {_interval(p)} ({_n(p)})"
-                                for p in c['parts'])
+            parts = '<br>'.join(_cell(f"{p['comparison']}: {_measured(p)}") for p in c['parts'])
             lines.append(f"| {name} | {c['id']} ({c['where']}) | {parts} | {c['verdict']} |")
     return '\n'.join(lines)
 
