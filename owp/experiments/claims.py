@@ -29,7 +29,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .manifest import ClaimPart, Study
 
-__all__ = ['CLAIMS_BEGIN', 'CLAIMS_END', 'SUMMARY_BEGIN', 'SUMMARY_END', 'claims_markdown',
+__all__ = ['CLAIMS_BEGIN', 'CLAIMS_END', 'SUMMARY_BEGIN', 'SUMMARY_END', 'all_claims',
+           'claims_markdown',
            'combine_verdicts', 'evaluate_claims', 'paired_differences', 'part_verdict',
            'summary_markdown', 't_interval', 't_quantile', 'update_all_claims', 'write_claims']
 
@@ -303,15 +304,39 @@ def write_claims(study: Study, work_dir: str, runs: Optional[Sequence[Mapping]] 
     return {'claims.md': out['md'], 'claims.json': out['json']}
 
 
+def all_claims(experiments_dir: Optional[str] = None, results: str = 'results'
+               ) -> List[Tuple[Study, List[Mapping], List[dict]]]:
+    """Every study that states claims, measured on its committed runs.
+
+    Args:
+        experiments_dir: Where the studies are (default: the repository's).
+        results: Folder of committed runs, relative to each study folder
+            (``experiments/<study>/results/``; missing = no runs yet).
+
+    Returns:
+        list: ``(study, runs, evaluate_claims records)`` per study, by name.
+    """
+    from .aggregate import collect_runs
+    from .manifest import default_experiments_dir, load_study
+    experiments_dir = experiments_dir or default_experiments_dir()
+    out = []
+    for name in sorted(os.listdir(experiments_dir)):
+        if not osp.isfile(osp.join(experiments_dir, name, 'manifest.yaml')):
+            continue
+        study = load_study(osp.join(experiments_dir, name))
+        if study.claims:
+            runs = collect_runs(study, osp.join(study.folder, results))
+            out.append((study, runs, evaluate_claims(study, runs)))
+    return out
+
+
 def update_all_claims(experiments_dir: Optional[str] = None, readme: Optional[str] = None,
                       results: str = 'results') -> str:
     """Every study's claims from its committed runs, and the summary across studies.
 
-    For each study of ``experiments_dir`` that states claims, the runs are read
-    from ``<study folder>/<results>/`` (the committed ``metrics.json`` files; none
-    yet = every claim not resolved at n=0), the study README's claims block is
+    For each study of :func:`all_claims`, the study README's claims block is
     rewritten, and ``claims.md`` / ``claims.json`` go next to the committed
-    ``table.md`` when that folder exists.
+    ``table.md`` when the results folder exists.
 
     Args:
         experiments_dir: Where the studies are (default: the repository's).
@@ -321,25 +346,15 @@ def update_all_claims(experiments_dir: Optional[str] = None, readme: Optional[st
     Returns:
         str: the summary table (markdown).
     """
-    from .aggregate import collect_runs, update_readme
-    from .manifest import default_experiments_dir, load_study
-    experiments_dir = experiments_dir or default_experiments_dir()
-    per_study = []
-    for name in sorted(os.listdir(experiments_dir)):
-        if not osp.isfile(osp.join(experiments_dir, name, 'manifest.yaml')):
-            continue
-        study = load_study(osp.join(experiments_dir, name))
-        if not study.claims:
-            continue
+    from .aggregate import update_readme
+    measured = all_claims(experiments_dir, results)
+    for study, runs, records in measured:
         folder = osp.join(study.folder, results)
-        runs = collect_runs(study, folder)
-        records = evaluate_claims(study, runs)
         if osp.isdir(folder):
             write_claims(study, folder, runs)
         update_readme(osp.join(study.folder, 'README.md'), claims_markdown(records),
                       CLAIMS_BEGIN, CLAIMS_END)
-        per_study.append((study.name, records))
-    summary = summary_markdown(per_study)
+    summary = summary_markdown([(study.name, records) for study, _, records in measured])
     if readme:
         update_readme(readme, summary, SUMMARY_BEGIN, SUMMARY_END)
     return summary
