@@ -126,6 +126,10 @@ def test_claims_of_a_study_by_hand(tmp_path):
     assert p['mean'] == pytest.approx(4.0) and p['std'] == pytest.approx(math.sqrt(2))
     assert p['low'] == pytest.approx(4 - 12.706205 * math.sqrt(2) / math.sqrt(2), abs=1e-4)
     assert rec['c']['verdict'] == 'not resolved at n=2'  # [-8.7, 16.7] holds 0
+    from owp.experiments.claims import summary_markdown
+    line = summary_markdown([('s', [rec['c']])]).splitlines()[2]
+    assert line == ('| s | c (sec. 5.1) | novel/AR@100: a > b: +4.00 ± 1.41 [-8.71, +16.71] '
+                    '(n=2, 2 left out) | not resolved at n=2 |')
     q = rec['close']['parts'][0]  # row a scored by iou: 0.1 lower, so differences -7, -5
     assert q['a_score'] == 'iou' and q['differences'] == pytest.approx([-7.0, -5.0])
     assert q['comparison'] == 'novel/AR@100: |a (iou) − b (iou)| ≤ 1'

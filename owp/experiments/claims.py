@@ -263,7 +263,8 @@ def _measured(p: Mapping) -> str:
     if p['n'] == 0:
         return 'no seed run in both rows'
     interval = '' if p['low'] is None else f' {_interval(p)}'
-    return f"{_effect(p)}{interval} (n={_n(p)})"
+    left = sum(len(v) for v in p['left_out'].values())
+    return f"{_effect(p)}{interval} (n={p['n']}{f', {left} left out' if left else ''})"
 
 
 def summary_markdown(studies: Sequence[Tuple[str, Sequence[Mapping]]]) -> str:
