@@ -147,8 +147,9 @@ RECIPES = {
 }
 
 
+@pytest.mark.parametrize('dataset', ['r50_fpn_90k_coco-voc', 'r18-tiny_fpn_1k_shapes'])
 @pytest.mark.parametrize('recipe', sorted(RECIPES))
-def test_recipe_freezes_what_it_says(recipe):
+def test_recipe_freezes_what_it_says(recipe, dataset):
     """Two real optimizer steps: frozen weights stay bit-identical, the rest move."""
     from mmdet.registry import MODELS
     from mmdet.testing import demo_mm_inputs
@@ -157,7 +158,8 @@ def test_recipe_freezes_what_it_says(recipe):
     import owp.registration  # noqa: F401
 
 
-    path = osp.join(CONFIGS, 'coco', f'fcos-owp-iou-cs-is-{recipe}_r50_fpn_90k_coco-voc.py')
+    path = osp.join(CONFIGS, dataset.split('_')[-1].split('-')[0],
+                    f'fcos-owp-iou-cs-is-{recipe}_{dataset}.py')
     cfg = Config.fromfile(path)
     _null_init_cfg(cfg.model)
     init_default_scope('mmdet')
@@ -271,7 +273,8 @@ def test_experiment_config_is_thin_and_builds(path):
     ('r50_fpn_90k_coco-voc', ('joint-unknown', 'joint-fb', 'finetune', 'frozen', 'finetune-fb',
                               'frozen-fb')),
     ('r50_fpn_90k_lvis-freq', ('joint-unknown', 'joint-unknown-area')),
-    ('r18-tiny_fpn_1k_shapes', ('joint-unknown', 'finetune')),
+    ('r18-tiny_fpn_1k_shapes', ('joint-unknown', 'joint-fb', 'finetune', 'frozen',
+                                'finetune-fb', 'frozen-fb')),
 ])
 def test_recipes_restate_the_joint_model_exactly(dataset, recipes):
     """Recipes inherit IoU-CS-IS (shallow) and restate the joint head: the two never diverge."""

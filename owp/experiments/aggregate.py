@@ -204,8 +204,15 @@ def write_tables(study: Study, work_dir: str) -> Dict[str, str]:
     return out
 
 
-def update_readme(readme: str, table_md: str) -> bool:
+def update_readme(readme: str, table_md: str, begin: str = README_BEGIN,
+                  end: str = README_END) -> bool:
     """Replace the text between the README's table markers with ``table_md``.
+
+    Args:
+        readme: The markdown file.
+        table_md: The generated text.
+        begin: The opening marker line (default: the study table's).
+        end: The closing marker line.
 
     Returns:
         bool: whether the file changed.
@@ -215,12 +222,12 @@ def update_readme(readme: str, table_md: str) -> bool:
     """
     with open(readme) as f:
         text = f.read()
-    if README_BEGIN not in text or README_END not in text:
-        raise ValueError(f'{readme}: no generated-table markers; add the two lines\n'
-                         f'{README_BEGIN}\n{README_END}')
-    head, rest = text.split(README_BEGIN, 1)
-    _, tail = rest.split(README_END, 1)
-    new = f'{head}{README_BEGIN}\n{table_md.strip()}\n{README_END}{tail}'
+    if begin not in text or end not in text:
+        raise ValueError(f'{readme}: no generated-block markers; add the two lines\n'
+                         f'{begin}\n{end}')
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    new = f'{head}{begin}\n{table_md.strip()}\n{end}{tail}'
     if new != text:
         with open(readme, 'w') as f:
             f.write(new)

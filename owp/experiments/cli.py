@@ -1,10 +1,12 @@
-"""``python -m owp.experiments {run,status,table,evaluate} STUDY ...``.
+"""``python -m owp.experiments {run,status,table,claims,evaluate} STUDY ...``.
 
     python -m owp.experiments run table1_shapes --seeds 0,1,2      # train, evaluate, tabulate
     python -m owp.experiments run table1_coco --dry-run --launcher slurm --gpus 8 \
         --gpus-per-node 8 --partition PART                          # print every command
     python -m owp.experiments status table1_shapes                 # done/running/failed/waiting
     python -m owp.experiments table table1_shapes                  # tables + the study README
+    python -m owp.experiments claims table1_shapes                 # verdict per claim
+    python -m owp.experiments claims --all --readme README.md      # every study's, from results/
 
 STUDY is a folder name under ``experiments/``, a study folder or a manifest.
 Run the same ``run`` command again after a crash or a kill: finished runs are
@@ -67,6 +69,17 @@ def parse_args(argv=None):
     common(tb)
     tb.add_argument('--no-readme', action='store_true', help='do not touch the study README')
 
+    cl = sub.add_parser('claims', help="measure the manifest's claims over seeds; update the "
+                                       'study README (--all: every study, from its results/)')
+    cl.add_argument('study', nargs='?', help='study name, folder or manifest (or --all)')
+    cl.add_argument('--work-dir', help='default: work_dirs/experiments/<study>')
+    cl.add_argument('--no-readme', action='store_true', help='do not touch the study README')
+    cl.add_argument('--all', action='store_true',
+                    help='every study with claims, from the runs committed in '
+                         'experiments/<study>/results/; prints the summary')
+    cl.add_argument('--readme', help='with --all: write the summary between the claims-summary '
+                                     'markers of this file (e.g. README.md)')
+
     ev = sub.add_parser('evaluate', help='evaluate one trained run (what `run` does after '
                                          'training; slurm runs it with srun)')
     common(ev)
@@ -74,6 +87,14 @@ def parse_args(argv=None):
     ev.add_argument('--seed', type=int, required=True)
     ev.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = p.parse_args(argv)
+    if args.command == 'claims':
+        if args.all == bool(args.study):
+            p.error('claims: name a STUDY or give --all, not both')
+        if args.all and (args.work_dir or args.no_readme):
+            p.error('claims --all reads experiments/<study>/results/ and updates the study '
+                    'READMEs: --work-dir and --no-readme are for one study')
+        if args.readme and not args.all:
+            p.error('claims --readme (the summary across studies) needs --all')
     for opt in ('gpus', 'gpus_per_node', 'cpus_per_task'):
         v = getattr(args, opt, None)
         if v is not None and v < 0:
@@ -86,6 +107,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     from .manifest import ManifestError, load_study
     from .runner import Launch, plan_runs, run_study, study_status, tabulate, write_metrics
     try:
+        if args.command == 'claims' and args.all:
+            from .claims import update_all_claims
+            print(update_all_claims(readme=args.readme))
+            return 0
         study = load_study(args.study)
         work_dir = args.work_dir or osp.join('work_dirs', 'experiments', study.name)
         if args.command == 'run':
@@ -108,6 +133,20 @@ def main(argv: Optional[List[str]] = None) -> int:
             out = tabulate(study, work_dir, readme)
             with open(out['table.md']) as f:
                 print(f.read().rstrip())
+            print(f'[owp.experiments] wrote {", ".join(sorted(out.values()))}', file=sys.stderr)
+            return 0
+        if args.command == 'claims':
+            from .aggregate import update_readme
+            from .claims import CLAIMS_BEGIN, CLAIMS_END, write_claims
+            if not study.claims:
+                raise ValueError(f'{study.manifest}: the study states no claims (add a '
+                                 '`claims:` list; see docs/design.md, "Claims")')
+            out = write_claims(study, work_dir)
+            with open(out['claims.md']) as f:
+                text = f.read()
+            if not args.no_readme:
+                update_readme(osp.join(study.folder, 'README.md'), text, CLAIMS_BEGIN, CLAIMS_END)
+            print(text.rstrip())
             print(f'[owp.experiments] wrote {", ".join(sorted(out.values()))}', file=sys.stderr)
             return 0
         # evaluate

@@ -22,6 +22,13 @@ A study is a folder (``experiments/<name>/``) holding ``manifest.yaml``::
         config: finetune.py     # thin config in the study folder
         load_from: iou-cs-is    # this row's final checkpoint, same seed
         overrides: {model.bbox_head.unknown_masking.thr: 0.925}
+    claims:                     # optional: the paper's claims, measured over seeds
+      - id: finetune-keeps-ar
+        paper: finetuning is the best at retaining OWP recall, only dropping 2% ...
+        where: sec. 5.2, table 1
+        parts:                  # or metric/a/b/kind/margin here, for one comparison
+          - {metric: novel/AR@100, a: finetune, b: iou-cs-is, kind: close, margin: 2}
+          - {metric: base/AP, a: finetune, b: joint, kind: close, margin: 1}
 
 Config paths are relative to the study folder (or, failing that, to the
 repository root). Every check happens in :func:`load_study`, before anything
@@ -30,12 +37,12 @@ trains, and an error names the manifest file and line.
 import os.path as osp
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..evaluation.functional.constants import SUBSETS
 
-__all__ = ['ManifestError', 'Row', 'Study', 'SCORE_MODES', 'find_study', 'load_study',
-           'metric_key_ok', 'order_rows']
+__all__ = ['CLAIM_KINDS', 'Claim', 'ClaimPart', 'ManifestError', 'Row', 'Study', 'SCORE_MODES',
+           'find_study', 'load_study', 'metric_key_ok', 'order_rows']
 
 #: ``test_cfg.score_mode`` values of OWPFCOSHead.
 SCORE_MODES = ('logits*centerness', 'logits*iou', 'centerness', 'iou', 'sqrt(centerness*iou)')
@@ -43,8 +50,14 @@ SCORE_MODES = ('logits*centerness', 'logits*iou', 'centerness', 'iou', 'sqrt(cen
 AP_NAMES = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'APr', 'APc', 'APf')
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 _STUDY_KEYS = {'title', 'question', 'seeds', 'protocol', 'max_dets', 'curve_k', 'subsets',
-               'metrics', 'data_root', 'shapes', 'cfg_options', 'score_dump', 'rows', 'note'}
+               'metrics', 'data_root', 'shapes', 'cfg_options', 'score_dump', 'rows', 'note',
+               'claims'}
 _ROW_KEYS = {'name', 'config', 'scores', 'overrides', 'load_from', 'paper', 'note'}
+#: What a claim part asserts of the paired difference d = a - b (percent points):
+#: ``better``: a > b; ``close``: |a - b| <= margin.
+CLAIM_KINDS = ('better', 'close')
+_PART_KEYS = {'metric', 'a', 'b', 'a_score', 'b_score', 'kind', 'margin'}
+_CLAIM_KEYS = {'id', 'paper', 'where', 'note', 'parts'} | _PART_KEYS
 
 
 class ManifestError(ValueError):
@@ -62,6 +75,44 @@ class Row:
     paper: Dict[str, float] = field(default_factory=dict)
     note: str = ''
     line: int = 0                   # 1-based line of the row in the manifest
+
+
+@dataclass
+class ClaimPart:
+    """One measured comparison of a claim: ``metric`` of row ``a`` against row ``b``.
+
+    Each row is evaluated under one score mode (by default its first). ``kind``
+    ``'better'`` asserts a > b; ``'close'`` asserts |a - b| <= ``margin``
+    (percent points).
+    """
+    metric: str
+    a: str
+    b: str
+    a_score: str
+    b_score: str
+    kind: str
+    margin: Optional[float] = None
+    show_scores: bool = False       # a score mode was named (not each row's first)
+    line: int = 0
+
+    def describe(self) -> str:
+        """``'novel/AR@100: iou > centerness'`` or ``'...: |a − b| ≤ 2'``."""
+        a = f'{self.a} ({self.a_score})' if self.show_scores else self.a
+        b = f'{self.b} ({self.b_score})' if self.show_scores else self.b
+        if self.kind == 'better':
+            return f'{self.metric}: {a} > {b}'
+        return f'{self.metric}: |{a} − {b}| ≤ {self.margin:g}'
+
+
+@dataclass
+class Claim:
+    """A claim of the paper, in its words, and the comparisons that measure it."""
+    id: str
+    paper: str                      # the paper's words
+    where: str                      # section / table / figure
+    parts: Tuple[ClaimPart, ...]
+    note: str = ''
+    line: int = 0
 
 
 @dataclass
@@ -84,6 +135,7 @@ class Study:
     score_dump: bool = False
     question: str = ''
     note: str = ''
+    claims: Tuple[Claim, ...] = ()
 
     def row(self, name: str) -> Row:
         """The row called ``name`` (KeyError naming the study otherwise)."""
@@ -330,6 +382,9 @@ def load_study(study: str, experiments_dir: Optional[str] = None) -> Study:
             raise ManifestError(f'{path}:{r.line}: row {r.name!r}: load_from {r.load_from!r} '
                                 f'is not a row of this study (rows: {", ".join(sorted(names))})')
     order_rows(rows, path)  # raises on a cycle
+    eval_k = tuple(sorted(set(kw.get('max_dets', Study.max_dets)) | set(kw.get('curve_k', ()))))
+    claims = _parse_claims(data.get('claims'), rows, subsets, eval_k, path, lines,
+                           top.get('claims', 1))
     return Study(name=osp.basename(folder), folder=folder, manifest=path,
                  title=str(data.get('title', osp.basename(folder))), rows=rows,
                  protocol=protocol, subsets=subsets, metrics=tuple(metrics),
@@ -337,7 +392,118 @@ def load_study(study: str, experiments_dir: Optional[str] = None) -> Study:
                  cfg_options=dict(data.get('cfg_options') or {}),
                  score_dump=bool(data.get('score_dump', False)),
                  question=str(data.get('question', '')).strip(),
-                 note=str(data.get('note', '')).strip(), **kw)
+                 note=str(data.get('note', '')).strip(), claims=claims, **kw)
+
+
+def _parse_claims(raw_claims, rows: Sequence[Row], subsets: Sequence[str],
+                  eval_k: Sequence[int], path: str, lines: Dict[int, int],
+                  top_line: int) -> Tuple[Claim, ...]:
+    """Validate the manifest's ``claims:`` list (see :class:`Claim`).
+
+    A claim is one comparison (``metric``, ``a``, ``b``, ``kind``, ``margin``,
+    ``a_score``, ``b_score`` at its top level) or a list of them (``parts``).
+    """
+    if raw_claims is None:
+        return ()
+    if not isinstance(raw_claims, list):
+        raise ManifestError(f'{path}:{top_line}: claims must be a list of claims, each with '
+                            'id, paper, where and metric/a/b/kind (or parts)')
+    by_name = {r.name: r for r in rows}
+    claims: List[Claim] = []
+    for raw in raw_claims:
+        line = lines.get(id(raw), top_line)
+        if not isinstance(raw, dict):
+            raise ManifestError(f'{path}:{line}: a claim is a mapping with id, paper, where and '
+                                f'metric/a/b/kind (or parts), got {raw!r}')
+        cid = raw.get('id')
+        if not isinstance(cid, str) or not _NAME.match(cid):
+            raise ManifestError(f'{path}:{line}: claim id must be letters, digits, "-", "_" '
+                                f'or ".", got {cid!r}')
+
+        def err(msg, _line=line, _cid=cid):
+            return ManifestError(f'{path}:{_line}: claim {_cid!r}: {msg}')
+
+        unknown = sorted(set(raw) - _CLAIM_KEYS)
+        if unknown:
+            raise err(f'unknown field {unknown[0]!r}; allowed: {", ".join(sorted(_CLAIM_KEYS))}')
+        if any(c.id == cid for c in claims):
+            raise err('duplicate claim id')
+        for key in ('paper', 'where'):
+            if not isinstance(raw.get(key), str) or not raw[key].strip():
+                raise err(f'needs `{key}`: ' + ('the paper\'s words, quoted' if key == 'paper'
+                                                else 'the section, table or figure they are in'))
+        if 'parts' in raw:
+            mixed = sorted(set(raw) & _PART_KEYS)
+            if mixed:
+                raise err(f'has `parts` and {mixed[0]!r}: put every comparison in `parts`')
+            raw_parts = raw['parts']
+            if not isinstance(raw_parts, list) or not raw_parts:
+                raise err('parts must be a non-empty list of comparisons (metric/a/b/kind)')
+        else:
+            raw_parts = [{k: v for k, v in raw.items() if k in _PART_KEYS}]
+            lines[id(raw_parts[0])] = line
+        parts = tuple(_parse_part(p, lines.get(id(p), line), cid, by_name, subsets, eval_k,
+                                  path) for p in raw_parts)
+        claims.append(Claim(id=cid, paper=' '.join(raw['paper'].split()),
+                            where=' '.join(raw['where'].split()), parts=parts,
+                            note=' '.join(str(raw.get('note', '')).split()), line=line))
+    return tuple(claims)
+
+
+def _parse_part(raw, line: int, cid: str, by_name: Mapping[str, Row], subsets: Sequence[str],
+                eval_k: Sequence[int], path: str) -> ClaimPart:
+    def err(msg):
+        return ManifestError(f'{path}:{line}: claim {cid!r}: {msg}')
+
+    if not isinstance(raw, dict):
+        raise err(f'a part is a mapping with metric/a/b/kind, got {raw!r}')
+    unknown = sorted(set(raw) - _PART_KEYS)
+    if unknown:
+        raise err(f'unknown field {unknown[0]!r} in a part; allowed: '
+                  f'{", ".join(sorted(_PART_KEYS))}')
+    for key in ('metric', 'a', 'b', 'kind'):
+        if key not in raw:
+            raise err(f'needs `{key}`' + (' (the rows compared: a row name each)'
+                                          if key in 'ab' else ''))
+    metric = raw['metric']
+    if not isinstance(metric, str) or not metric_key_ok(metric, subsets, eval_k):
+        raise err(f'unknown metric key {metric!r} (with subsets {list(subsets)} and k '
+                  f'{list(eval_k)}: {{subset}}/AR@k, {{subset}}/ARs|ARm|ARl@{max(eval_k)}, '
+                  'base/AP...)')
+    kind = raw['kind']
+    if kind not in CLAIM_KINDS:
+        raise err(f'kind must be one of {list(CLAIM_KINDS)} (better: a > b; close: '
+                  f'|a - b| <= margin), got {kind!r}')
+    margin = raw.get('margin')
+    if kind == 'close':
+        if (not isinstance(margin, (int, float)) or isinstance(margin, bool)
+                or not margin > 0):
+            raise err(f'kind close needs `margin`: a positive number of percent points, '
+                      f'got {margin!r}')
+        margin = float(margin)
+    elif margin is not None:
+        raise err('`margin` is for kind close only (better asserts a > b)')
+    scores = {}
+    for side in ('a', 'b'):
+        name = raw[side]
+        if name not in by_name:
+            raise err(f'{side}: {name!r} is not a row of this study (rows: '
+                      f'{", ".join(sorted(by_name))})')
+        row = by_name[name]
+        score = raw.get(f'{side}_score', row.scores[0])
+        if score not in row.scores:
+            raise err(f'{side}_score: row {name!r} is evaluated with {list(row.scores)}, not '
+                      f'{score!r}')
+        if metric.startswith('base/') and metric.split('/', 1)[1] in AP_NAMES \
+                and not score.startswith('logits'):
+            raise err(f'{metric} is measured only for scores with logits; row {name!r} is '
+                      f'scored {score!r}')
+        scores[side] = score
+    if raw['a'] == raw['b'] and scores['a'] == scores['b']:
+        raise err(f'a and b are the same row and score ({raw["a"]!r}, {scores["a"]!r})')
+    return ClaimPart(metric=metric, a=raw['a'], b=raw['b'], a_score=scores['a'],
+                     b_score=scores['b'], kind=kind, margin=margin,
+                     show_scores='a_score' in raw or 'b_score' in raw, line=line)
 
 
 def order_rows(rows: Sequence[Row], manifest: str = 'manifest') -> List[Row]:

@@ -567,16 +567,21 @@ def study_status(study: Study, work_dir: str, seeds: Optional[Sequence[int]] = N
 
 
 def tabulate(study: Study, work_dir: str, readme: Optional[str] = None) -> Dict[str, str]:
-    """Write the study's tables and figures into ``work_dir`` (and its README table)."""
+    """Write the study's tables, figures and claims into ``work_dir`` (and its README's)."""
     from .aggregate import update_readme, write_tables
+    from .claims import CLAIMS_BEGIN, CLAIMS_END, write_claims
     out = write_tables(study, work_dir)
     if study.score_dump:
         hist = _score_histograms(study, work_dir)
         if hist:
             out['score_hist.png'] = hist
+    out.update(write_claims(study, work_dir))
     if readme:
         with open(out['table.md']) as f:
             update_readme(readme, f.read())
+        if 'claims.md' in out:
+            with open(out['claims.md']) as f:
+                update_readme(readme, f.read(), CLAIMS_BEGIN, CLAIMS_END)
         out['README'] = readme
     return out
 
