@@ -1,0 +1,6 @@
+# OWP IoU-CS-IS on shapes with AdamW instead of SGD (probe of issue 12 part 1; see
+# fcos_adamw.py). Only the optimizer changes.
+_base_ = '../../configs/shapes/fcos-owp-iou-cs-is_r18-tiny_fpn_1k_shapes.py'
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=1e-3, weight_decay=0.05),
+    paramwise_cfg=dict(_delete_=True, norm_decay_mult=0., bias_decay_mult=0.))
