@@ -385,10 +385,10 @@ def evaluate_run(study: Study, spec: RunSpec) -> Dict[str, Dict[str, float]]:
                       max_dets=list(study.eval_k),
                       # class-aware AP only where the score is: objectness alone is one label
                       base_ap=ev.get('base_ap', False) if score.startswith('logits') else False)
-        cfg.test_evaluator = [metric]
         if study.dump_proposals:  # the proposals evaluated, for recall curves and galleries
             metric['dump_proposals'] = osp.join(eval_dir, PROPOSALS_FILE)
             cfg.model.test_cfg.with_score_components = True
+        cfg.test_evaluator = [metric]
         if study.score_dump:
             cfg.test_evaluator.append(dict(type='OWPScoreDump', ann_file=ev.ann_file,
                                            out_file=osp.join(eval_dir, 'scores.npz')))
