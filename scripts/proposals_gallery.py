@@ -41,6 +41,7 @@ def main(argv=None) -> int:
     p.add_argument('--split', help='split (dumps without proposals_info.json)')
     p.add_argument('--image-dir', help='folder of the annotation file\'s images')
     p.add_argument('--caption', default='', help='added to the note under the figure')
+    p.add_argument('--dpi', type=int, default=150, help='PNG resolution (default: 150)')
     args = p.parse_args(argv)
     if args.k <= 0 or not 0 < args.iou <= 1 or args.num_images <= 0:
         p.error('--k and --num-images must be positive, --iou in (0, 1]')
@@ -50,7 +51,7 @@ def main(argv=None) -> int:
                                 num_images=args.num_images, sort_by=args.sort,
                                 ann_file=args.ann, split=args.split, image_dir=args.image_dir,
                                 image_ids=[int(i) for i in args.images.split(',')]
-                                if args.images else None, caption=args.caption)
+                                if args.images else None, caption=args.caption, dpi=args.dpi)
     except (ValueError, FileNotFoundError) as e:
         print(f'proposals_gallery: error: {e}', file=sys.stderr)
         return 2

@@ -10,13 +10,13 @@ from conftest import REPO
 
 from owp.analysis import (
     auc_of_curve,
-    find_runs,
     gallery_table,
     novel_hits,
     plot_gallery,
     proposals_gallery,
     recall_by_size,
     recall_curve,
+    recall_runs,
     recall_tables,
 )
 from owp.evaluation import evaluate_proposals
@@ -107,7 +107,7 @@ def test_curve_points_are_eval_novel_at_those_k(tiny_study, tmp_path):
     """Every point is what `eval_novel --results --max-dets KS` prints (and, under 'remove',
     what each k alone gives); the runner's own AR@k are the same numbers."""
     from owp.tools.eval_novel import main as eval_novel
-    records = find_runs(tiny_study['work'], tiny_study['study'])
+    records = recall_runs(tiny_study['work'], tiny_study['study'])
     assert [(r.row, r.seed, r.score) for r in records][:4] == [
         ('fcos', 0, 'logits*centerness'), ('fcos', 0, 'centerness'),
         ('fcos', 1, 'logits*centerness'), ('fcos', 1, 'centerness')]  # study order
@@ -145,7 +145,7 @@ def test_auc_of_a_hand_made_curve():
 
 
 def test_curve_auc_and_sizes_are_the_evaluators(tiny_study):
-    r = find_runs(tiny_study['work'], rows=['owp-iou-cs-is'])[0]
+    r = recall_runs(tiny_study['work'], rows=['owp-iou-cs-is'])[0]
     coco = tiny_study['coco']
     ks = (1, 10, 30, 50, 100, 300, 500, 1000)
     curve = recall_curve(coco, r.proposals, 'shapes', ks)
@@ -228,15 +228,15 @@ def test_gallery_orders_by_novel_objects_missed(tiny_study, tmp_path):
     assert osp.isfile(tmp_path / 'g.png') and osp.isfile(tmp_path / 'g.csv')
 
 
-def test_bad_input_says_what_is_missing_and_how_to_make_it(tiny_study, tmp_path):
+def test_bad_input_says_what_is_missing_and_how_to_make_it(tiny_study, tmp_path, capsys):
     empty = tmp_path / 'work'
     os.makedirs(empty / 'fcos' / 'seed0')
     with pytest.raises(ValueError, match=r'no finished run .*fcos/seed0.*metrics.json.*'
                                          r'owp.experiments run'):
-        find_runs(str(empty))
+        recall_runs(str(empty))
     with pytest.raises(FileNotFoundError, match='does not exist'):
-        find_runs(str(tmp_path / 'nowhere'))
-    old = find_runs(tiny_study['work'], rows=['old'])
+        recall_runs(str(tmp_path / 'nowhere'))
+    old = recall_runs(tiny_study['work'], rows=['old'])
     with pytest.raises(ValueError, match=r"no proposals dump for score 'iou'.*dump_proposals: "
                                          r'true.*owp.experiments evaluate.*--dump-proposals'):
         recall_tables(old, require_dumps=True)
@@ -255,12 +255,12 @@ def test_bad_input_says_what_is_missing_and_how_to_make_it(tiny_study, tmp_path)
     with pytest.raises(ValueError, match='--ann ANN.json --split SPLIT'):
         recall_tables([bare])
     # the scripts print the message and exit 2
-    import subprocess
-    import sys
-    proc = subprocess.run([sys.executable, osp.join(REPO, 'scripts', 'recall_curves.py'),
-                           str(empty), '--out-dir', str(tmp_path / 'o')],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and 'recall_curves: error: no finished run' in proc.stderr
+    import runpy
+    for script, args in (('recall_curves.py', ['--out-dir', str(tmp_path / 'o')]),
+                         ('proposals_gallery.py', ['--runs', 'fcos', '--out', str(tmp_path / 'o')])):
+        main = runpy.run_path(osp.join(REPO, 'scripts', script))['main']
+        assert main([str(empty), *args]) == 2
+        assert f'{script[:-3]}: error: no finished run' in capsys.readouterr().err
 
 
 def test_recall_curves_script(tiny_study, tmp_path):

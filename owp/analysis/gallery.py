@@ -22,8 +22,8 @@ from .recall_curves import (
     PROPOSALS_INFO_FILE,
     RunRecord,
     _no_dump_message,
-    find_runs,
     load_coco,
+    recall_runs,
 )
 from .style import save_figure
 
@@ -154,7 +154,7 @@ def _read_image(path: str, image_id: int, file_name: str):
 
 def plot_gallery(images: Sequence[GalleryImage], runs: Sequence[str], image_dir: str, out: str,
                  k: int, iou_thr: float, title: Optional[str] = None,
-                 note: Optional[str] = None):
+                 note: Optional[str] = None, dpi: int = 150):
     """One row per image, one column per run: proposals, found / missed novel, base boxes.
 
     Args:
@@ -165,6 +165,7 @@ def plot_gallery(images: Sequence[GalleryImage], runs: Sequence[str], image_dir:
         k, iou_thr: As used for the hits (named in the title).
         title: Figure title.
         note: Text under the figure.
+        dpi: Resolution of the PNG.
 
     Returns:
         tuple: ``(figure, [png, pdf])``.
@@ -181,15 +182,16 @@ def plot_gallery(images: Sequence[GalleryImage], runs: Sequence[str], image_dir:
     pixels = [_read_image(osp.join(image_dir, im.file_name), im.image_id, im.file_name)
               for im in images]
     n, m = len(images), len(runs)
-    fig, axes = plt.subplots(n, m, figsize=(3.1 * m, 3.1 * n + 0.9), squeeze=False)
+    fig, axes = plt.subplots(n, m, figsize=(3.2 * m, 3.5 * n + 1.0), squeeze=False,
+                             layout='constrained')
     c = GALLERY_COLORS
     for i, (im, px) in enumerate(zip(images, pixels)):
         for j, run in enumerate(runs):
             ax = axes[i, j]
             ax.imshow(px, cmap='gray' if px.ndim == 2 else None)
             for x, y, w, h in im.proposals[run]:
-                ax.add_patch(Rectangle((x, y), w, h, fill=False, ec=c['proposal'], lw=0.7,
-                                       alpha=0.55))
+                ax.add_patch(Rectangle((x, y), w, h, fill=False, ec=c['proposal'], lw=0.8,
+                                       alpha=0.7))
             for x, y, w, h in im.base:
                 ax.add_patch(Rectangle((x, y), w, h, fill=False, ec=c['base'], lw=1.6))
             for (x, y, w, h), hit in zip(im.novel, im.found[run]):
@@ -205,13 +207,13 @@ def plot_gallery(images: Sequence[GalleryImage], runs: Sequence[str], image_dir:
                Line2D([], [], color=c['found'], lw=2, label=f'novel, found (IoU ≥ {iou_thr:g})'),
                Line2D([], [], color=c['missed'], lw=2, ls='--', label='novel, missed'),
                Line2D([], [], color=c['base'], lw=1.6, label='base object (trained class)')]
-    fig.legend(handles=handles, loc='upper center', ncol=4, fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, 1 - 0.35 / fig.get_figheight()))
-    fig.suptitle(title or f'top-{k} proposals on novel objects', fontsize=10, y=1.0)
+    # the title heads the legend: constrained layout stacks a suptitle over an outside legend
+    fig.legend(handles=handles, loc='outside upper center', ncol=2, fontsize=8, frameon=False,
+               title=title or f'top-{k} proposals on novel objects', title_fontsize=10)
     if note:
-        fig.text(0.01, 0.0, note, fontsize=7, va='top', wrap=True)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
-    return fig, save_figure(fig, out)
+        import textwrap
+        fig.supxlabel(textwrap.fill(note, int(16 * fig.get_figwidth())), fontsize=7)
+    return fig, save_figure(fig, out, dpi=dpi)
 
 
 def select_runs(work_dirs: Union[str, Sequence[str]], runs: Sequence[str], seed: Optional[int]
@@ -222,7 +224,7 @@ def select_runs(work_dirs: Union[str, Sequence[str]], runs: Sequence[str], seed:
         ValueError: an unknown row or score (naming those there are), or a run without
             a proposals dump (saying how to make one).
     """
-    records = find_runs(work_dirs, study)
+    records = recall_runs(work_dirs, study)
     chosen = []
     for spec in runs:
         row, _, score = spec.partition(':')
@@ -245,7 +247,7 @@ def proposals_gallery(work_dirs: Union[str, Sequence[str]], runs: Sequence[str],
                       num_images: int = 6, sort_by: Optional[str] = 'missed',
                       ann_file: Optional[str] = None, split=None,
                       image_dir: Optional[str] = None, image_ids: Optional[Sequence[int]] = None,
-                      caption: str = '', study=None) -> Dict[str, object]:
+                      caption: str = '', study=None, dpi: int = 150) -> Dict[str, object]:
     """The gallery of a study's runs side by side (what the script does).
 
     Args:
@@ -263,6 +265,7 @@ def proposals_gallery(work_dirs: Union[str, Sequence[str]], runs: Sequence[str],
         image_ids: Show these images instead (in this order).
         caption: Added to the note under the figure.
         study: The study (name, folder or manifest), to restrict rows to it.
+        dpi: Resolution of the PNG.
 
     Returns:
         dict: ``table``, ``images`` (shown), ``files``.
@@ -308,8 +311,8 @@ def proposals_gallery(work_dirs: Union[str, Sequence[str]], runs: Sequence[str],
             f'at IoU ≥ {iou_thr:g} (recall at that IoU, as the evaluator counts it)'
             + (f'; {caption}' if caption else ''))
     import matplotlib.pyplot as plt
-    fig, files = plot_gallery(shown, labels, img_dir, out, k, iou_thr, note=note,
-                              title=f'top-{k} proposals per image on novel objects: '
+    fig, files = plot_gallery(shown, labels, img_dir, out, k, iou_thr, note=note, dpi=dpi,
+                              title=f'top-{k} proposals per image on novel objects\n'
                                     + ' vs '.join(labels))
     plt.close(fig)
     os.makedirs(osp.dirname(osp.abspath(out)) or '.', exist_ok=True)

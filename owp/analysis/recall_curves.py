@@ -24,7 +24,7 @@ import pandas as pd
 from ..evaluation.functional.constants import AUC_MAX_DETS
 from .style import row_colors, save_figure
 
-__all__ = ['CURVE_K', 'SIZE_NAMES', 'RunRecord', 'auc_of_curve', 'find_runs', 'load_coco',
+__all__ = ['CURVE_K', 'SIZE_NAMES', 'RunRecord', 'auc_of_curve', 'recall_runs', 'load_coco',
            'plot_recall_by_size', 'plot_recall_curves', 'recall_by_size', 'recall_curve',
            'recall_curves', 'recall_tables']
 
@@ -75,7 +75,7 @@ def _run_dirs(path: str) -> List[str]:
     return out
 
 
-def find_runs(work_dirs: Union[str, Sequence[str]], study=None,
+def recall_runs(work_dirs: Union[str, Sequence[str]], study=None,
               rows: Optional[Sequence[str]] = None) -> List[RunRecord]:
     """Every finished run (``metrics.json``) under the given work dirs, one record per score.
 
@@ -232,7 +232,7 @@ def recall_tables(records: Sequence[RunRecord], ks: Sequence[int] = CURVE_K,
     """Curve points and size recall of every run, from its dump or its metrics.json.
 
     Args:
-        records: From :func:`find_runs`.
+        records: From :func:`recall_runs`.
         ks: The curve's k. Per run, the k above the proposals it kept per image
             (``max_per_img`` of its evaluation) are left out: they were not measured.
         subset: Recall targets ('novel', 'base', 'all').
@@ -377,7 +377,7 @@ def plot_recall_curves(curves: pd.DataFrame, out: str, title: Optional[str] = No
     ax.set_ylim(bottom=0)
     ax.grid(True, which='major', alpha=0.3)
     ax.set_title(title or f'{subset} recall against the number of proposals', fontsize=10)
-    ax.legend(fontsize=7, loc='upper left', frameon=False)
+    ax.legend(fontsize=7, loc='best', frameon=False)
     if note:
         fig.text(0.01, -0.01, note, fontsize=7, va='top', wrap=True)
     fig.tight_layout()
@@ -402,7 +402,7 @@ def plot_recall_by_size(sizes: pd.DataFrame, out: str, title: Optional[str] = No
     summary = _summary(sizes.dropna(subset=['AR']), ['row', 'score', 'size', 'k'])
     present = [s for s in ('s', 'm', 'l') if s in set(summary['size'])]
     absent = [SIZE_NAMES[s].split()[0] for s in ('s', 'm', 'l') if s not in present]
-    fig, ax = plt.subplots(figsize=(7.2, 4.0))
+    fig, ax = plt.subplots(figsize=(8.4, 3.8))
     width = 0.8 / max(len(styles), 1)
     for i, ((row, score), (color, ls)) in enumerate(styles.items()):
         s = summary[(summary.row == row) & (summary.score == score)].set_index('size')
@@ -424,7 +424,7 @@ def plot_recall_by_size(sizes: pd.DataFrame, out: str, title: Optional[str] = No
     ax.set_ylabel(f'{subset} AR@{",".join(map(str, ks))} (%)')
     ax.set_title(title or f'{subset} recall by object size', fontsize=10)
     ax.grid(True, axis='y', alpha=0.3)
-    ax.legend(fontsize=7, frameon=False, loc='upper left')
+    ax.legend(fontsize=7, frameon=False, loc='upper left', bbox_to_anchor=(1.01, 1))
     notes = [note] if note else []
     if absent:
         notes.append(f'no {" or ".join(absent)} {subset} box in the evaluated images')
@@ -442,7 +442,7 @@ def recall_curves(work_dirs: Union[str, Sequence[str]], out_dir: str, study=None
     """Both figures and their tables for the runs of a study (what the script does).
 
     Args:
-        work_dirs: Study work dir(s) or run dir(s), see :func:`find_runs`.
+        work_dirs: Study work dir(s) or run dir(s), see :func:`recall_runs`.
         out_dir: Where ``recall_curves.{png,pdf,csv}`` and ``recall_by_size.*`` go.
         study: The study (name, folder or manifest): row order and its rows'
             published ``paper`` values of ``{subset}/AR@k``.
@@ -453,7 +453,7 @@ def recall_curves(work_dirs: Union[str, Sequence[str]], out_dir: str, study=None
         dict: ``curves``, ``sizes`` (tables), ``files`` (paths written), ``note``.
     """
     study = _as_study(study)
-    records = find_runs(work_dirs, study, list(rows) if rows else None)
+    records = recall_runs(work_dirs, study, list(rows) if rows else None)
     curves, sizes = recall_tables(records, ks, subset, size_k, ann_file, split, max_per_img,
                                   require_dumps)
     order = [r.name for r in study.rows] if study is not None else None
@@ -462,11 +462,12 @@ def recall_curves(work_dirs: Union[str, Sequence[str]], out_dir: str, study=None
     if fallback:
         notes.append(f'no proposals dump for {", ".join(fallback)}: their points are the AR@k '
                      'of metrics.json (the study\'s curve_k)')
-    protocols = sorted({r.protocol for r in records})
-    notes.append(f'protocol {"/".join(protocols)}; points = eval_novel at these k')
+    protocols = '/'.join(sorted({r.protocol for r in records}))
     if caption:
         notes.append(caption)
-    note = '; '.join(notes)
+    note = '; '.join([f'protocol {protocols}; each point = eval_novel at that k'] + notes)
+    size_note = '; '.join([f'protocol {protocols}; = eval_novel --max-dets {size_k}\'s '
+                           'ARs/ARm/ARl'] + notes)
     paper = {}
     if study is not None:
         for row in study.rows:
@@ -487,7 +488,7 @@ def recall_curves(work_dirs: Union[str, Sequence[str]], out_dir: str, study=None
     if not sizes.empty:
         fig, paths = plot_recall_by_size(
             sizes, osp.join(out_dir, 'recall_by_size'), subset=subset, rows_order=order,
-            note=note,
+            note=size_note,
             title=f'{name}\n{subset} AR@{size_k} by object size')
         plt.close(fig)
         files += paths
