@@ -384,3 +384,32 @@ def test_runner_keeps_the_proposals_it_evaluated(tiny_shapes, tmp_path):
                                    ('novel', 'base'), 'remove', study.eval_k)
         for key, v in again.items():
             assert scores[score][key] == pytest.approx(v, abs=1e-12), (score, key)
+
+
+def test_curve_figure_bands_seeds_names_auc_and_shows_published_points(tiny_study, tmp_path):
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+
+    from owp.analysis import plot_recall_curves, recall_curves
+    records = recall_runs(tiny_study['work'], tiny_study['study'])
+    curves, _ = recall_tables(records, (1, 10, 30))
+    fig, files = plot_recall_curves(curves, str(tmp_path / 'c'), paper={'fcos': {10: 20.0}},
+                                    rows_order=['fcos', 'owp-iou-cs-is', 'old'])
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    stars = [ln for ln in ax.lines if ln.get_marker() == '*']
+    plt.close(fig)
+    assert labels[:2] == ['fcos: logits*centerness (AUC n/a; 2 seeds)',  # k only up to 30
+                          'fcos: centerness (AUC n/a; 2 seeds)']
+    assert 'old: iou (AUC n/a; 1 seed, metrics.json)' in labels
+    assert len(bands) == 3  # the rows with two seeds; none for 'old'
+    fcos = curves[(curves.label == 'fcos: centerness') & (curves.k == 10)]['AR']
+    top = bands[1].get_paths()[0].vertices[:, 1]
+    assert fcos.max() in top and fcos.min() in top  # min-max over the seeds
+    assert [(list(s.get_xdata()), list(s.get_ydata())) for s in stars] == [([10], [20.0])]
+    assert labels[-1] == 'fcos: published'
+    # the one-stop function: the study's paper values, the fallback said in the note
+    res = recall_curves(tiny_study['work'], str(tmp_path / 'all'), study=tiny_study['study'],
+                        ks=(1, 10, 30), size_k=10)
+    assert 'no proposals dump for old: iou' in res['note'] and 'metrics.json' in res['note']
