@@ -242,6 +242,13 @@ def test_bad_input_says_what_is_missing_and_how_to_make_it(tiny_study, tmp_path,
         recall_tables(old, require_dumps=True)
     with pytest.raises(ValueError, match='no proposals dump'):
         proposals_gallery(tiny_study['work'], ['old'], str(tmp_path / 'g'))
+    with pytest.raises(FileNotFoundError, match=r'study folder.*results.*--work-dir'):
+        recall_runs(tiny_study['study'])  # no results/ beside the manifest, no work_dirs/
+    bad = tmp_path / 'bad' / 'a' / 'seed0'
+    os.makedirs(bad)
+    (bad / 'metrics.json').write_text('{"scores": ')
+    with pytest.raises(ValueError, match=r'bad/a/seed0/metrics.json: not a run'):
+        recall_runs(str(tmp_path / 'bad'))
     # without a dump, the curve falls back to metrics.json's AR@k, marked as such
     curves, _ = recall_tables(old)
     assert set(curves['source']) == {'metrics.json'} and sorted(curves['k']) == [1, 5, 10, 30]
@@ -413,3 +420,16 @@ def test_curve_figure_bands_seeds_names_auc_and_shows_published_points(tiny_stud
     res = recall_curves(tiny_study['work'], str(tmp_path / 'all'), study=tiny_study['study'],
                         ks=(1, 10, 30), size_k=10)
     assert 'no proposals dump for old: iou' in res['note'] and 'metrics.json' in res['note']
+
+
+def test_a_study_folder_reads_its_committed_results():
+    """experiments/quickstart/results: the quickstart's metrics files (no dumps committed)."""
+    records = recall_runs(osp.join(REPO, 'experiments', 'quickstart'))
+    assert [r.row for r in records] == ['fcos', 'fcos', 'owp-ctr', 'owp-iou', 'owp-iou-cs-is']
+    curves, sizes = recall_tables(records)
+    assert set(curves['source']) == {'metrics.json'} and set(curves['k']) == {1, 5, 10, 20, 50,
+                                                                               100}
+    r = records[-1]
+    got = curves[(curves.label == r.label) & (curves.k == 100)]['AR'].item()
+    assert got == 100 * r.metrics['novel/AR@100']
+    assert set(sizes['size']) == {'s', 'm', 'l'} and sizes['AR'].isna().sum() == 5  # no large

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..evaluation.functional.constants import AUC_MAX_DETS
+from ..experiments.runner import PROPOSALS_FILE, PROPOSALS_INFO_FILE, _score_tag
 from .style import row_colors, save_figure
 
 __all__ = ['CURVE_K', 'SIZE_NAMES', 'RunRecord', 'auc_of_curve', 'recall_runs', 'load_coco',
@@ -32,8 +33,6 @@ __all__ = ['CURVE_K', 'SIZE_NAMES', 'RunRecord', 'auc_of_curve', 'recall_runs', 
 CURVE_K = (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000, 1500)
 #: COCO's size ranges (``AREA_RANGES``) as the figures name them.
 SIZE_NAMES = {'s': 'small (< 32²)', 'm': 'medium (32²–96²)', 'l': 'large (> 96²)'}
-PROPOSALS_FILE = 'proposals.json'        # the runner's names (owp.experiments.runner)
-PROPOSALS_INFO_FILE = 'proposals_info.json'
 _SEED_DIR = re.compile(r'^seed(\d+)$')
 _LINESTYLES = ('-', '--', ':', '-.')
 
@@ -57,10 +56,6 @@ class RunRecord:
         return f'{self.row}: {self.score}'
 
 
-def _score_tag(score: str) -> str:
-    return score.replace('*', 'x').replace('(', '').replace(')', '')
-
-
 def _run_dirs(path: str) -> List[str]:
     """Run folders (``<row>/seed<S>``) at or under ``path`` (a run or a study work dir)."""
     if _SEED_DIR.match(osp.basename(osp.normpath(path))):
@@ -76,12 +71,14 @@ def _run_dirs(path: str) -> List[str]:
 
 
 def recall_runs(work_dirs: Union[str, Sequence[str]], study=None,
-              rows: Optional[Sequence[str]] = None) -> List[RunRecord]:
+                rows: Optional[Sequence[str]] = None) -> List[RunRecord]:
     """Every finished run (``metrics.json``) under the given work dirs, one record per score.
 
     Args:
         work_dirs: Study work dirs (holding ``<row>/seed<S>/``) or run dirs
-            (``.../<row>/seed<S>``), one or several.
+            (``.../<row>/seed<S>``), one or several; or a study folder
+            (``experiments/<name>``, holding ``manifest.yaml``): its committed
+            ``results/``, else the runner's default ``work_dirs/experiments/<name>``.
         study: A :class:`owp.experiments.Study` (or its name, folder or manifest):
             rows are taken in its order, rows it does not have are left out.
         rows: Only these rows.
@@ -97,7 +94,10 @@ def recall_runs(work_dirs: Union[str, Sequence[str]], study=None,
     study = _as_study(study)
     paths = [work_dirs] if isinstance(work_dirs, (str, os.PathLike)) else list(work_dirs)
     records, unfinished = [], []
-    for path in map(os.fspath, paths):
+    for i, path in enumerate(map(os.fspath, paths)):
+        if osp.isfile(osp.join(path, 'manifest.yaml')):  # a study folder
+            study = study or _as_study(path)
+            paths[i] = path = _study_work_dir(path, study.name)
         if not osp.isdir(path):
             raise FileNotFoundError(f'work dir {path} does not exist (a study work dir holds '
                                     '<row>/seed<S>/ folders; the runner writes them: '
@@ -107,8 +107,14 @@ def recall_runs(work_dirs: Union[str, Sequence[str]], study=None,
             if not osp.isfile(mfile):
                 unfinished.append(run_dir)
                 continue
-            with open(mfile) as f:
-                m = json.load(f)
+            try:
+                with open(mfile) as f:
+                    m = json.load(f)
+                m['scores'].items()
+            except (json.JSONDecodeError, KeyError, AttributeError, TypeError) as e:
+                raise ValueError(f'{mfile}: not a run\'s metrics file ({type(e).__name__}: '
+                                 f'{e}); the runner writes it with `python -m owp.experiments '
+                                 'run` or `evaluate`') from None
             row = m.get('row') or osp.basename(osp.dirname(run_dir))
             for i, (score, values) in enumerate(m['scores'].items()):
                 eval_dir = osp.join(run_dir, f'eval_{_score_tag(score)}')
@@ -137,6 +143,18 @@ def recall_runs(work_dirs: Union[str, Sequence[str]], study=None,
                          + (f' (rows asked for: {", ".join(rows)})' if rows else ''))
     rank = {name: i for i, name in enumerate(order)}
     return sorted(records, key=lambda r: (rank[r.row], r.seed, r.order))
+
+
+def _study_work_dir(folder: str, name: str) -> str:
+    """Where a study folder's runs are: its ``results/``, else ``work_dirs/experiments/<name>``."""
+    for cand in (osp.join(folder, 'results'), osp.join('work_dirs', 'experiments', name)):
+        if osp.isdir(cand):
+            return cand
+    raise FileNotFoundError(
+        f'{folder} is a study folder, but neither {osp.join(folder, "results")} (committed run '
+        f'files) nor work_dirs/experiments/{name} (the runner\'s default work dir) exists: '
+        'pass the work dir its runs were written to (`--work-dir` of `python -m '
+        'owp.experiments run`)')
 
 
 def _as_study(study):
