@@ -13,6 +13,8 @@ A study is a folder (``experiments/<name>/``) holding ``manifest.yaml``::
     shapes: {num_train: 800}    # optional: generate the shapes benchmark into data_root
     cfg_options: {}             # optional: --cfg-options of every run
     score_dump: false           # optional: keep proposal scores (score histograms)
+    dump_proposals: false       # optional: keep the evaluated proposals (recall curves,
+                                # gallery); default: on where `shapes:` is given
     rows:
       - name: iou-cs-is
         config: ../../configs/coco/fcos-owp-iou-cs-is_r50_fpn_90k_coco-voc.py
@@ -51,7 +53,7 @@ AP_NAMES = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'APr', 'APc', 'APf')
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 _STUDY_KEYS = {'title', 'question', 'seeds', 'protocol', 'max_dets', 'curve_k', 'subsets',
                'metrics', 'data_root', 'shapes', 'cfg_options', 'score_dump', 'rows', 'note',
-               'claims'}
+               'claims', 'dump_proposals'}
 _ROW_KEYS = {'name', 'config', 'scores', 'overrides', 'load_from', 'paper', 'note'}
 #: What a claim part asserts of the paired difference d = a - b (percent points):
 #: ``better``: a > b; ``close``: |a - b| <= margin.
@@ -133,6 +135,7 @@ class Study:
     shapes: Optional[Dict[str, Any]] = None
     cfg_options: Dict[str, Any] = field(default_factory=dict)
     score_dump: bool = False
+    dump_proposals: bool = False
     question: str = ''
     note: str = ''
     claims: Tuple[Claim, ...] = ()
@@ -319,6 +322,13 @@ def load_study(study: str, experiments_dir: Optional[str] = None) -> Study:
     if data.get('shapes') is not None and not data.get('data_root'):
         raise err_at(top['shapes'])('shapes: needs `data_root` (where to generate the data)')
 
+    # Kept by default for shapes-sized studies only: their dumps are a few MB (200 images x
+    # max(max_dets) proposals); COCO's 5,000 images x 100 would be ~100 MB a score mode.
+    dump_proposals = data.get('dump_proposals', data.get('shapes') is not None)
+    if not isinstance(dump_proposals, bool):
+        raise err_at(top.get('dump_proposals', 1))(
+            f'dump_proposals must be true or false, got {dump_proposals!r}')
+
     raw_rows = data.get('rows')
     if not isinstance(raw_rows, list) or not raw_rows:
         raise err_at(top.get('rows', 1))('rows must be a non-empty list')
@@ -390,7 +400,7 @@ def load_study(study: str, experiments_dir: Optional[str] = None) -> Study:
                  protocol=protocol, subsets=subsets, metrics=tuple(metrics),
                  data_root=data.get('data_root'), shapes=data.get('shapes'),
                  cfg_options=dict(data.get('cfg_options') or {}),
-                 score_dump=bool(data.get('score_dump', False)),
+                 score_dump=bool(data.get('score_dump', False)), dump_proposals=dump_proposals,
                  question=str(data.get('question', '')).strip(),
                  note=str(data.get('note', '')).strip(), claims=claims, **kw)
 

@@ -32,8 +32,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from .manifest import ManifestError, Study, order_rows
 
-__all__ = ['Launch', 'RunSpec', 'RunState', 'evaluate_run', 'format_option', 'last_error_line',
-           'plan_runs', 'provenance', 'run_state', 'run_study', 'study_status', 'tabulate',
+__all__ = ['PROPOSALS_FILE', 'PROPOSALS_INFO_FILE', 'Launch', 'RunSpec', 'RunState',
+           'evaluate_run', 'format_option', 'last_error_line', 'plan_runs', 'provenance', 'run_state', 'run_study', 'study_status', 'tabulate',
            'train_command']
 
 
@@ -352,6 +352,12 @@ def provenance(spec: RunSpec, repo: Optional[str] = None) -> dict:
                      train_gpus=train_gpus))
 
 
+#: The evaluated proposals of a score mode (``dump_proposals``), in ``<run>/eval_<tag>/``,
+#: and what they were evaluated against (annotation file, split, protocol, max_per_img).
+PROPOSALS_FILE = 'proposals.json'
+PROPOSALS_INFO_FILE = 'proposals_info.json'
+
+
 def _score_tag(score: str) -> str:
     return score.replace('*', 'x').replace('(', '').replace(')', '')
 
@@ -379,6 +385,9 @@ def evaluate_run(study: Study, spec: RunSpec) -> Dict[str, Dict[str, float]]:
                       max_dets=list(study.eval_k),
                       # class-aware AP only where the score is: objectness alone is one label
                       base_ap=ev.get('base_ap', False) if score.startswith('logits') else False)
+        if study.dump_proposals:  # the proposals evaluated, for recall curves and galleries
+            metric['dump_proposals'] = osp.join(eval_dir, PROPOSALS_FILE)
+            cfg.model.test_cfg.with_score_components = True
         cfg.test_evaluator = [metric]
         if study.score_dump:
             cfg.test_evaluator.append(dict(type='OWPScoreDump', ann_file=ev.ann_file,
@@ -393,6 +402,16 @@ def evaluate_run(study: Study, spec: RunSpec) -> Dict[str, Dict[str, float]]:
         cfg.experiment_name = f'{spec.row}-seed{spec.seed}-{_score_tag(score)}-{time.time():.0f}'
         runner = Runner.from_cfg(cfg)
         metrics = runner.test()
+        if study.dump_proposals:  # what the dump was evaluated against, for the analyses
+            ds = cfg.test_dataloader.dataset
+            image_dir = osp.join(ds.get('data_root') or '', (ds.get('data_prefix') or {}).get(
+                'img', '')) if 'ann_file' in ds else None  # None: a wrapped dataset
+            _write_json(osp.join(eval_dir, PROPOSALS_INFO_FILE), dict(
+                score_mode=score, ann_file=osp.abspath(ev.ann_file),
+                image_dir=image_dir and osp.abspath(image_dir),
+                split=ev.split if isinstance(ev.split, str) else dict(ev.split),
+                protocol=study.protocol, subsets=list(study.subsets),
+                max_dets=list(study.eval_k), max_per_img=cfg.model.test_cfg.max_per_img))
         out[score] = {k: float(v) for k, v in metrics.items() if not k.startswith('score_dump')}
     return out
 

@@ -157,7 +157,7 @@ def evaluate_proposals(coco: Mapping, results: Union[Sequence[Mapping], str, os.
         for k, v in res.items():
             if not k.startswith('AR@') and k != 'num_targets':
                 out[f'{subset}/{k}'] = v
-        if eval_ks != ks:
+        if ks[-1] >= AUC_MAX_DETS[-1]:  # also when ks holds every k of the AUC already
             ar_at = {k: res[f'AR@{k}'] for k in AUC_MAX_DETS}
             out[f'{subset}/AUC'] = oln_auc(ar_at)
             out[f'{subset}/{AUC_AR1_ZERO_KEY}'] = oln_auc(ar_at, ar1_zero=True)
