@@ -4,7 +4,7 @@
 _base_ = [
     '../_base_/models/fcos-owp_r18-tiny_fpn.py',
     '../_base_/datasets/shapes.py',
-    '../_base_/schedules/sgd_shapes-cpu.py',
+    '../_base_/schedules/adamw_shapes-cpu.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(bbox_head=dict(num_classes={{_base_.num_classes}}))
