@@ -87,3 +87,20 @@ def test_stable_argsort_floats_is_the_stable_sort(n):
                    np.r_[np.full(n // 2, np.inf), -np.ones(n - n // 2)]):
         np.testing.assert_array_equal(stable_argsort_floats(values),
                                       np.argsort(values, kind='stable'))
+
+
+@pytest.mark.parametrize('threads', [1, 3])
+def test_blocked_ranking_is_rank_by_image(threads):
+    """Ranges of whole images ranked apart give the whole order: images sorted
+    or interleaved, empty images, an image larger than a block, tied scores."""
+    from owp.evaluation.functional.ranking import rank_by_image, rank_by_image_blocked
+    rng = np.random.default_rng(threads)
+    sizes = rng.integers(0, 30, 200)
+    sizes[[3, 50]] = 0, 400  # an empty image; one larger than any block below
+    img = np.repeat(np.arange(sizes.size), sizes)
+    for det_img in (img, rng.permutation(img)):
+        scores = rng.integers(0, 6, det_img.size) / 5  # many ties
+        want = rank_by_image(det_img, scores)
+        for block in (1, 7, 100, det_img.size + 1):
+            np.testing.assert_array_equal(
+                rank_by_image_blocked(det_img, scores, block, threads), want)

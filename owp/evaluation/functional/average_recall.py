@@ -30,9 +30,10 @@ from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
 
+from .batching import default_threads
 from .constants import AREA_RANGES, IOU_THRS, UNMATCHED
 from .matching import ignored_matches_flat, match_ranks_flat
-from .ranking import positions_in_runs, rank_by_image
+from .ranking import positions_in_runs, rank_by_image_blocked
 
 __all__ = ['recall_from_arrays', 'xclass_recall_from_arrays', 'ranks_after_removal',
            'class_agnostic_recall']
@@ -102,7 +103,7 @@ def _ranked_top(det_img, det_boxes, det_scores, kmax: int):
     Returns ``(img, boxes, order)``: (D',) int64, (D', 4) float64, and the
     (D',) indices of these proposals in the input.
     """
-    order = rank_by_image(det_img, det_scores)
+    order = rank_by_image_blocked(det_img, det_scores, threads=default_threads())
     det_img = np.asarray(det_img, np.int64)[order]
     top = positions_in_runs(det_img) < kmax
     if not top.all():  # else no image is over the largest k: no copies

@@ -114,7 +114,7 @@ def evaluate_proposals(coco: Mapping, results: Union[Sequence[Mapping], str, os.
     gt = GroundTruth(coco)
     if isinstance(results, (str, os.PathLike)):  # a results file: read straight into arrays
         from .results_io import load_results
-        det_img, det_boxes, det_scores = load_results(os.fspath(results), gt.image_ids,
+        det_img, det_boxes, det_scores = load_results(results, gt.image_ids,
                                                       validate)
     else:
         det_img, det_boxes, det_scores = results_to_arrays(results, gt.image_ids, validate)
