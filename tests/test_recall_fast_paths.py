@@ -104,3 +104,41 @@ def test_blocked_ranking_is_rank_by_image(threads):
         for block in (1, 7, 100, det_img.size + 1):
             np.testing.assert_array_equal(
                 rank_by_image_blocked(det_img, scores, block, threads), want)
+
+
+@pytest.mark.parametrize('block', [1, 50, 1 << 16])
+def test_iou_links_are_the_thresholded_iou_array(block, monkeypatch):
+    """The links computed block by block are exactly the pairs (and IoUs) of the
+    whole IoU array at the threshold, masked, in C order; zero-area boxes too."""
+    from owp.evaluation.functional import iou
+    monkeypatch.setattr(iou, 'IOU_BLOCK', block)
+    rng = np.random.default_rng(block)
+    dets = np.concatenate([rng.uniform(0, 50, (9, 40, 2)), rng.uniform(0, 30, (9, 40, 2))], -1)
+    gts = np.concatenate([rng.uniform(0, 50, (9, 7, 2)), rng.uniform(0, 30, (9, 7, 2))], -1)
+    dets[0, :3] = gts[0, :3]  # IoU exactly 1
+    dets[1, 0, 2:] = 0  # zero area
+    det_ok, gt_ok = rng.random((9, 40)) < 0.8, rng.random((9, 7)) < 0.8
+    full = iou.box_iou_xywh(dets, gts)
+    for thr in (0.5, 0.3, 1 - 1e-10):
+        want = np.nonzero((full >= thr) & det_ok[:, :, None] & gt_ok[:, None, :])
+        got = iou.box_iou_links_xywh(dets, gts, thr, det_ok, gt_ok)
+        for g, w in zip(got, want + (full[want], )):
+            np.testing.assert_array_equal(g, w)
+        assert got[0].size > 0
+
+
+def test_matching_gathers_boxes_through_an_index():
+    """match_ranks_flat with det_index (boxes left in input order) is the same
+    matching as with the boxes gathered first."""
+    from owp.evaluation.functional.recall import IOU_THRS, match_ranks_flat, rank_by_image
+    coco, dets = _case(3)
+    gt = _GroundTruth(coco)
+    img, boxes, scores = results_to_arrays(dets, gt.image_ids)
+    order = rank_by_image(img, scores)
+    args = (len(gt.image_ids), gt.img, gt.boxes, (~gt.crowd)[:, None], img[order])
+    want = match_ranks_flat(*args, boxes[order], IOU_THRS, with_det_gt=True, budget=500)
+    got = match_ranks_flat(*args, boxes, IOU_THRS, with_det_gt=True, budget=500,
+                           det_index=order)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert (want[0] >= 0).any() and (want[0] < np.iinfo(np.int64).max).any()

@@ -79,10 +79,11 @@ def recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray
         # is what removing it does to recall (non-targets never take part)
         masks = [np.asarray(m, bool).reshape(-1, 1) for m in gt_subsets.values()]
         target = np.concatenate([target & m for m in masks], axis=1)  # (G, S * A)
-    det_img, det_boxes, _ = _ranked_top(det_img, det_boxes, det_scores, ks[-1])
+    det_img, order = _ranked_top(det_img, det_scores, ks[-1])
     gt_rank, _ = match_ranks_flat(num_images, np.asarray(gt_img, np.int64),
                                   np.asarray(gt_boxes, np.float64).reshape(-1, 4), target,
-                                  det_img, det_boxes, iou_thrs, progress=progress)
+                                  det_img, np.asarray(det_boxes, np.float64).reshape(-1, 4),
+                                  iou_thrs, progress=progress, det_index=order)
     if gt_subsets is None:
         return _summarize(gt_rank, target, ks)
     a = len(AREA_RANGES)
@@ -97,18 +98,18 @@ def _area_targets(gt_areas: np.ndarray, eligible: np.ndarray) -> np.ndarray:
                      for a0, a1 in AREA_RANGES.values()], axis=1)
 
 
-def _ranked_top(det_img, det_boxes, det_scores, kmax: int):
+def _ranked_top(det_img, det_scores, kmax: int):
     """Proposals by image then score (stable), the first ``kmax`` of each image.
 
-    Returns ``(img, boxes, order)``: (D',) int64, (D', 4) float64, and the
-    (D',) indices of these proposals in the input.
+    Returns ``(img, order)``: (D',) int64 image index and the (D',) indices
+    of these proposals in the input.
     """
     order = rank_by_image_blocked(det_img, det_scores, threads=default_threads())
     det_img = np.asarray(det_img, np.int64)[order]
-    top = positions_in_runs(det_img) < kmax
-    if not top.all():  # else no image is over the largest k: no copies
+    if det_img.size and np.bincount(det_img).max() > kmax:  # else nothing to cut
+        top = positions_in_runs(det_img) < kmax
         order, det_img = order[top], det_img[top]
-    return det_img, np.asarray(det_boxes, np.float64).reshape(-1, 4)[order], order
+    return det_img, order
 
 
 def _summarize(gt_rank: np.ndarray, target: np.ndarray, ks: Sequence[int]) -> Dict[str, float]:
@@ -170,7 +171,9 @@ def xclass_recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.
     crowd = np.asarray(gt_crowd, bool).reshape(-1)
     other = np.asarray(gt_other, bool).reshape(-1)
     target = _area_targets(gt_areas, ~crowd & ~other)  # (G, A)
-    det_img, det_boxes, _ = _ranked_top(det_img, det_boxes, det_scores, ks[-1])
+    det_img, order = _ranked_top(det_img, det_scores, ks[-1])
+    # np.take: a row gather several times faster than fancy indexing
+    det_boxes = np.take(np.asarray(det_boxes, np.float64).reshape(-1, 4), order, axis=0)
     gt_rank, _ = match_ranks_flat(num_images, gt_img, gt_boxes, target, det_img, det_boxes,
                                   iou_thrs, progress=progress)
     # proposals that took no target at the first threshold

@@ -1,7 +1,7 @@
 """Box IoU as pycocotools computes it (non-crowd and crowd), batched."""
 import numpy as np
 
-__all__ = ['IOU_BLOCK', 'box_iou_xywh', 'crowd_iou_xywh']
+__all__ = ['IOU_BLOCK', 'box_iou_xywh', 'box_iou_links_xywh', 'crowd_iou_xywh']
 
 #: Pairs per block in :func:`box_iou_xywh`: small enough that the block's
 #: temporaries stay in cache (about 2x faster than whole-array passes).
@@ -53,6 +53,45 @@ def box_iou_xywh(dets: np.ndarray, gts: np.ndarray) -> np.ndarray:
     for i in range(0, len(flat), step):
         _iou_block(d[i:i + step], g[i:i + step], flat[i:i + step])
     return out
+
+
+def box_iou_links_xywh(dets: np.ndarray, gts: np.ndarray, thr: float, det_ok: np.ndarray,
+                       gt_ok: np.ndarray):
+    """The pairs with IoU >= ``thr`` of :func:`box_iou_xywh`, without its array.
+
+    ``np.nonzero((box_iou_xywh(dets, gts) >= thr) & det_ok[:, :, None] &
+    gt_ok[:, None, :])`` and those IoUs, computed in blocks of about
+    :data:`IOU_BLOCK` pairs that stay in cache: the (N, D, G) array is never
+    built (nor its memory faulted in), and each block is thresholded while
+    it is in cache. Same float64 operations, so the same IoUs.
+
+    Args:
+        dets: (N, D, 4) boxes, xywh.
+        gts: (N, G, 4) boxes, xywh.
+        thr: The IoU threshold.
+        det_ok: (N, D) bool, proposals that may link.
+        gt_ok: (N, G) bool, boxes that may link.
+
+    Returns:
+        tuple: ``(image, det, box, iou)``, (L,) each (int64 indices, float64
+        IoU), sorted by image, then det, then box.
+    """
+    n, d, g = dets.shape[0], dets.shape[1], gts.shape[1]
+    step = max(1, IOU_BLOCK // max(d * g, 1))
+    buf = np.empty((min(step, n), d, g))
+    parts = []
+    for i in range(0, n, step):
+        j = min(i + step, n)
+        block = buf[:j - i]
+        _iou_block(dets[i:j], gts[i:j], block)
+        link = block >= thr
+        link &= det_ok[i:j, :, None]
+        link &= gt_ok[i:j, None, :]
+        li, ld, lg = np.nonzero(link)
+        parts.append((li + i, ld, lg, block[link]))
+    if not parts:
+        return (np.zeros(0, np.int64), ) * 3 + (np.zeros(0), )
+    return tuple(np.concatenate(p) for p in zip(*parts))
 
 
 def crowd_iou_xywh(dets: np.ndarray, gts: np.ndarray) -> np.ndarray:
