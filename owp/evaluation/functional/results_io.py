@@ -195,8 +195,12 @@ def _split_point(buf: bytes) -> int:
 
 
 def _chunks(f, chunk_bytes: int):
-    """Yield the entries of a top-level JSON array as byte chunks ``e1, e2, ...``
-    of whole entries; raise :class:`_Refused` when it does not look like one."""
+    """Yield the entries of a top-level JSON array as JSON arrays ``[e1, e2, ...]``
+    of whole entries; raise :class:`_Refused` when it does not look like one.
+
+    Each is built with one copy (a join of the brackets and a view of the
+    buffer): wrapping a sliced chunk in brackets would copy it three times.
+    """
     buf = f.read(chunk_bytes).lstrip(_WHITESPACE)
     if buf[:1] != b'[':
         raise _Refused(None, 'not a JSON array')
@@ -210,14 +214,14 @@ def _chunks(f, chunk_bytes: int):
                 raise _Refused(None, 'the array does not end the file')
             last = buf[:-1]
             if last.strip(_WHITESPACE):
-                yield last
+                yield b''.join((b'[', last, b']'))
             elif not first:  # a trailing comma
                 raise _Refused(None, 'trailing comma')
             return
         buf += block
         end = _split_point(buf)
         if end > 0:
-            yield buf[:end]
+            yield b''.join((b'[', memoryview(buf)[:end], b']'))
             first = False
             comma = buf.index(b',', end)
             buf = buf[comma + 1:]
@@ -238,7 +242,7 @@ def _decode_parts(f, chunk_bytes: int):
     with paused_gc():
         for chunk in _chunks(f, chunk_bytes):
             try:
-                props = _DECODER.decode(b'[' + chunk + b']')
+                props = _DECODER.decode(chunk)
             except msgspec.ValidationError as e:
                 m = re.search(r'at `\$\[(\d+)\]', str(e))
                 raise _Refused(n + int(m.group(1)) if m else None, str(e)) from None
@@ -503,9 +507,9 @@ def _entry(path: str, index: int, chunk_bytes: int) -> Mapping:
     n = 0
     with open(path, 'rb') as f:
         for chunk in _chunks(f, chunk_bytes):
-            k = len(_DECODER.decode(b'[' + chunk + b']'))  # decoded before: counts
+            k = len(_DECODER.decode(chunk))  # decoded before: counts
             if index < n + k:
-                return json.loads(b'[' + chunk + b']')[index - n]
+                return json.loads(chunk)[index - n]
             n += k
     raise IndexError(index)
 
