@@ -17,6 +17,7 @@ import numpy as np
 from .batching import _Batched, default_threads
 from .constants import UNMATCHED
 from .iou import box_iou_links_xywh, box_iou_xywh, crowd_iou_xywh
+from .ranking import stable_argsort_indices
 
 __all__ = ['greedy_match_ranks', 'component_match_ranks', 'greedy_match_ignored',
            'match_ranks_flat', 'ignored_matches_flat']
@@ -214,17 +215,34 @@ def _star_ranks(gkey: np.ndarray, rank: np.ndarray, liou: np.ndarray, thr: np.nd
 
     Returns:
         np.ndarray: (num_boxes, T) int64 rank, :data:`UNMATCHED` if none.
+
+    A link reaches the thresholds up to its IoU: the first ``reach`` of them
+    in increasing order. Along a box's links in rank order, a link whose
+    ``reach`` beats every earlier one's takes the thresholds between (a
+    running maximum): one pass over the links for all thresholds.
     """
-    best = np.full((num_boxes, len(thr)), UNMATCHED, dtype=np.int64)
-    order = np.lexsort((rank, gkey))
-    sk, sd, si = gkey[order], rank[order], liou[order]
-    for ti, th in enumerate(thr):
-        keep = si >= th
-        k, r = sk[keep], sd[keep]
-        if k.size:
-            first = np.ones(k.size, bool)
-            np.not_equal(k[1:], k[:-1], out=first[1:])
-            best[k[first], ti] = r[first]
+    t = len(thr)
+    best = np.full((num_boxes, t), UNMATCHED, dtype=np.int64)
+    if gkey.size == 0 or t == 0:
+        return best
+    up = np.argsort(thr, kind='stable')
+    reach = np.searchsorted(np.asarray(thr, np.float64)[up], liou, side='right')  # (L,)
+    # links in rank order already (sorted by image, rank, box): stable by box id
+    order = stable_argsort_indices(gkey)
+    key, reach = gkey[order], reach[order]
+    new_box = np.ones(key.size, bool)
+    np.not_equal(key[1:], key[:-1], out=new_box[1:])
+    box_no = np.cumsum(new_box) - 1
+    # running maximum of reach within each box (boxes offset apart)
+    run = np.maximum.accumulate(box_no * (t + 1) + reach) - box_no * (t + 1)
+    before = np.zeros(key.size, np.int64)
+    before[1:] = run[:-1]
+    before[new_box] = 0
+    gain = np.flatnonzero(run > before)  # links that take thresholds [before, run)
+    width = run[gain] - before[gain]
+    at = np.repeat(gain, width)
+    ti = np.arange(at.size) - np.repeat(np.cumsum(width) - width, width) + before[at]
+    best[key[at], up[ti]] = rank[order[at]]
     return best
 
 
