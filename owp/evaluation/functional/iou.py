@@ -90,10 +90,9 @@ def box_iou_links_xywh(dets: np.ndarray, gts: np.ndarray, thr: float, det_ok: np
     parts = []
     for i in range(0, n, step):
         j = min(i + step, n)
-        if filtered:
+        if filtered:  # the few pairs kept, and their x overlap; their IoUs below
             f = _wide_enough([a[i:j] for a in dx], [a[i:j] for a in gx], buf[:, :j - i])
-            parts.append(_filtered_iou(dets[i:j], gts[i:j], f, buf[0, :j - i], thr,
-                                       det_ok[i:j], gt_ok[i:j], i))
+            parts.append((f + i * d * g, np.take(buf[0].reshape(-1), f)))
             continue
         block = buf[0, :j - i]
         _iou_block(dets[i:j], gts[i:j], block)
@@ -102,6 +101,9 @@ def box_iou_links_xywh(dets: np.ndarray, gts: np.ndarray, thr: float, det_ok: np
         link &= gt_ok[i:j, None, :]
         li, ld, lg = np.nonzero(link)
         parts.append((li + i, ld, lg, block[link]))
+    if filtered and parts:  # all the batch's pairs at once: few, large numpy calls
+        f, iw = (np.concatenate(p) for p in zip(*parts))
+        return _filtered_iou(dets, gts, f, iw, thr, det_ok, gt_ok)
     if not parts:
         return (np.zeros(0, np.int64), ) * 3 + (np.zeros(0), )
     return tuple(np.concatenate(p) for p in zip(*parts))
@@ -156,31 +158,30 @@ def _wide_enough(dx, gx, buf: np.ndarray) -> np.ndarray:
 
 
 def _filtered_iou(dets: np.ndarray, gts: np.ndarray, f: np.ndarray, iw: np.ndarray,
-                  thr: float, det_ok: np.ndarray, gt_ok: np.ndarray, first: int):
+                  thr: float, det_ok: np.ndarray, gt_ok: np.ndarray):
     """The links among the pairs ``f`` that :func:`_wide_enough` kept, their
     IoU computed with :func:`_iou_block`'s float64 operations.
 
     Args:
-        dets: (b, D, 4) proposals.
-        gts: (b, G, 4) boxes.
-        f: (P,) flat indices into (b, D, G).
-        iw: (b, D, G), the x overlaps (valid at ``f``).
-        thr, det_ok, gt_ok: As :func:`box_iou_links_xywh`, for these b images.
-        first: Index of the first of these images.
+        dets: (N, D, 4) proposals.
+        gts: (N, G, 4) boxes.
+        f: (P,) flat indices into (N, D, G), increasing.
+        iw: (P,) their x overlaps.
+        thr, det_ok, gt_ok: As :func:`box_iou_links_xywh`.
 
     Returns:
         tuple: ``(image, det, box, iou)``, (L,) each.
     """
-    b, d, g = iw.shape
-    q = f // g  # proposal, flat over (b, D)
+    d, g = dets.shape[1], gts.shape[1]
+    q = f // g  # proposal, flat over (N, D)
     img = q // d
     k = f - q * g  # box within its image
-    gq = img * g + k  # box, flat over (b, G)
+    gq = img * g + k  # box, flat over (N, G)
     keep = np.take(det_ok.reshape(-1), q) & np.take(gt_ok.reshape(-1), gq)
-    f, q, gq, img, k = f[keep], q[keep], gq[keep], img[keep], k[keep]
+    q, gq, img, k = q[keep], gq[keep], img[keep], k[keep]
     dq = np.take(dets.reshape(-1, 4), q, axis=0)
     gg = np.take(gts.reshape(-1, 4), gq, axis=0)
-    inter = np.take(iw.reshape(-1), f)
+    inter = iw[keep]
     np.maximum(inter, 0, out=inter)
     ih = np.minimum(dq[:, 1] + dq[:, 3], gg[:, 1] + gg[:, 3])
     ih -= np.maximum(dq[:, 1], gg[:, 1])
@@ -191,7 +192,7 @@ def _filtered_iou(dets: np.ndarray, gts: np.ndarray, f: np.ndarray, iw: np.ndarr
     inter[union <= 0] = 0.0
     link = inter >= thr
     img = img[link]
-    return img + first, q[link] - img * d, k[link], inter[link]
+    return img, q[link] - img * d, k[link], inter[link]
 
 
 def crowd_iou_xywh(dets: np.ndarray, gts: np.ndarray) -> np.ndarray:
