@@ -26,7 +26,7 @@ pycocotools' second matching tier (proposals without a target fall to ignored
 boxes, :func:`~.matching.greedy_match_ignored`) and OLN's removal of the proposals that
 fell to a box of another class; :func:`~.auc.oln_auc` is OLN's AUC.
 """
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -132,10 +132,11 @@ def _summarize(gt_rank: np.ndarray, target: np.ndarray, ks: Sequence[int]) -> Di
 
 def xclass_recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
                               gt_areas: np.ndarray, gt_crowd: np.ndarray,
-                              gt_other: np.ndarray, det_img: np.ndarray, det_boxes: np.ndarray,
+                              gt_other: Union[np.ndarray, Mapping[str, np.ndarray]],
+                              det_img: np.ndarray, det_boxes: np.ndarray,
                               det_scores: np.ndarray, max_dets: Sequence[int] = (10, 100),
                               iou_thrs: np.ndarray = IOU_THRS,
-                              progress: Optional[callable] = None) -> Dict[str, float]:
+                              progress: Optional[callable] = None) -> Dict:
     """OLN's cross-category AR (``COCOEvalXclassWrapper``), exactly.
 
     The boxes of the classes not evaluated (``gt_other``, OLN's
@@ -160,17 +161,26 @@ def xclass_recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.
             det_scores, max_dets, iou_thrs, progress: as
             :func:`recall_from_arrays`; the boxes are ALL boxes of the images
             (G), an image's boxes in COCO order (category id, file order).
-        gt_other: (G,) bool, boxes of the classes that are not evaluated.
+        gt_other: (G,) bool, boxes of the classes that are not evaluated; or
+            ``{name: (G,) bool}``: several evaluations at once (e.g. novel
+            with base ignored, and base with novel ignored), each exactly as
+            alone; the ranking, the IoUs and both matching tiers are computed
+            once for all of them (their settings side by side).
 
     Returns:
-        dict: the keys of :func:`recall_from_arrays`.
+        dict: the keys of :func:`recall_from_arrays`; with a mapping,
+        ``{name: that dict}``.
     """
     ks = sorted({int(k) for k in max_dets})
     gt_img = np.asarray(gt_img, np.int64)
     gt_boxes = np.asarray(gt_boxes, np.float64).reshape(-1, 4)
     crowd = np.asarray(gt_crowd, bool).reshape(-1)
-    other = np.asarray(gt_other, bool).reshape(-1)
-    target = _area_targets(gt_areas, ~crowd & ~other)  # (G, A)
+    others = gt_other if isinstance(gt_other, Mapping) else {None: gt_other}
+    other = np.stack([np.asarray(o, bool).reshape(-1) for o in others.values()], axis=1)
+    area = _area_targets(gt_areas, ~crowd)  # (G, A)
+    n_area = area.shape[1]
+    # settings side by side: (G, S * A), those of evaluation s in columns s*A:(s+1)*A
+    target = (area[:, None, :] & ~other[:, :, None]).reshape(len(crowd), -1)
     det_img, order = _ranked_top(det_img, det_scores, ks[-1])
     # np.take: a row gather several times faster than fancy indexing
     det_boxes = np.take(np.asarray(det_boxes, np.float64).reshape(-1, 4), order, axis=0)
@@ -182,9 +192,15 @@ def xclass_recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.
     free[np.searchsorted(det_img, gt_img[g]) + gt_rank[g, a, 0], a] = False
     took = ignored_matches_flat(num_images, gt_img, gt_boxes, ~target, crowd, det_img,
                                 det_boxes, free, iou_thrs[0])  # (D', A)
-    keep = ~((took >= 0) & other[took.clip(min=0)]) if other.size else took < 0
-    return _summarize(ranks_after_removal(gt_rank, gt_img, det_img, keep, num_images),
-                      target, ks)
+    if len(crowd):  # removed: what fell to a box of another class of its evaluation
+        other_col = np.repeat(other, n_area, axis=1)  # (G, S * A)
+        keep = ~((took >= 0) & other_col[took.clip(min=0), np.arange(target.shape[1])])
+    else:
+        keep = took < 0
+    ranks = ranks_after_removal(gt_rank, gt_img, det_img, keep, num_images)
+    cols = [slice(s * n_area, (s + 1) * n_area) for s in range(len(others))]
+    out = {name: _summarize(ranks[:, c], target[:, c], ks) for c, name in zip(cols, others)}
+    return out if isinstance(gt_other, Mapping) else out[None]
 
 
 def ranks_after_removal(gt_rank: np.ndarray, gt_img: np.ndarray, det_img: np.ndarray,
