@@ -24,6 +24,7 @@ import contextlib
 import gc
 import itertools
 import json
+import mmap
 import os
 import pickle
 import re
@@ -238,6 +239,46 @@ def _decode_stream(f, chunk_bytes: int):
 def _decode_parts(f, chunk_bytes: int):
     """:func:`_decode_stream`'s arrays as lists of per-chunk arrays."""
     ids, boxes, scores = [], [], []
+    for a, b, c in _decoded_chunks(f, chunk_bytes):
+        ids.append(a)
+        boxes.append(b)
+        scores.append(c)
+    return ids, boxes, scores
+
+
+def _decode_into(f, chunk_bytes: int, out) -> int:
+    """:func:`_decode_stream` written into ``out`` = (ids (C,), boxes (C, 4),
+    scores (C,)) chunk by chunk (no concatenation); the number of entries.
+    More than C entries (never, with C from :func:`_max_entries`) refuses."""
+    n = 0
+    for a, b, c in _decoded_chunks(f, chunk_bytes):
+        k = len(a)
+        if n + k > len(out[0]):
+            raise _Refused(None, 'more entries than the file can hold')
+        out[0][n:n + k], out[1][n:n + k], out[2][n:n + k] = a, b, c
+        n += k
+    return n
+
+
+def _max_entries(num_bytes: int) -> int:
+    """The most entries ``num_bytes`` of a results file can hold: each takes at
+    least 40 bytes (``{"image_id":1,"bbox":[1,1,1,1],"score":1}`` and a comma)."""
+    return num_bytes // 40 + 1
+
+
+def _empty_arrays(capacity: int, buffer=None):
+    """(ids (C,) int64, boxes (C, 4), scores (C,)): new, or views of ``buffer``
+    (48 C bytes). Pages never written cost no memory."""
+    if buffer is None:
+        return np.empty(capacity, np.int64), np.empty((capacity, 4)), np.empty(capacity)
+    return (np.frombuffer(buffer, np.int64, capacity, 0),
+            np.frombuffer(buffer, np.float64, 4 * capacity, 8 * capacity).reshape(-1, 4),
+            np.frombuffer(buffer, np.float64, capacity, 40 * capacity))
+
+
+def _decoded_chunks(f, chunk_bytes: int):
+    """Yield (ids (k,), boxes (k, 4), scores (k,)) per chunk of :func:`_chunks`,
+    decoded typed with the garbage collector paused."""
     n = 0
     with paused_gc():
         for chunk in _chunks(f, chunk_bytes):
@@ -252,15 +293,15 @@ def _decode_parts(f, chunk_bytes: int):
             if k == 0:  # e.g. `[,]`: not what json reads
                 raise _Refused(None, 'empty entry')
             try:
-                ids.append(np.fromiter([p.image_id for p in props], np.int64, k))
+                ids = np.fromiter([p.image_id for p in props], np.int64, k)
             except OverflowError:  # beyond int64: results_to_arrays' slow path
                 raise _Refused(None, 'image id beyond int64') from None
-            scores.append(np.fromiter([p.score for p in props], np.float64, k))
-            boxes.append(np.fromiter(itertools.chain.from_iterable([p.bbox for p in props]),
-                                     np.float64, 4 * k).reshape(k, 4))
+            scores = np.fromiter([p.score for p in props], np.float64, k)
+            boxes = np.fromiter(itertools.chain.from_iterable([p.bbox for p in props]),
+                                np.float64, 4 * k).reshape(k, 4)
             del props
             n += k
-    return ids, boxes, scores
+            yield ids, boxes, scores
 
 
 class _Slice:
@@ -291,54 +332,63 @@ def _comma_after(f, size: int, offset: int) -> int:
 
 class _Tail:
     """The entries after byte ``comma`` of a results file, decoded by a forked
-    process meanwhile; :meth:`join` reads its arrays back.
+    process meanwhile; :meth:`head` decodes the entries before it here, and
+    :meth:`join` puts the two together.
 
-    The child sends its arrays through a pipe as raw bytes (count, then ids,
-    boxes, scores), or -1 and a pickled ``('refused', (index, message))`` or
-    ``('error', text)``.
+    The child writes its arrays into memory shared with this process (sized for
+    the most entries the tail can hold, :func:`_max_entries`; pages it never
+    writes cost nothing) and sends their count through a pipe, or -1 and a
+    pickled ``('refused', (index, message))`` or ``('error', text)``. The head
+    is decoded straight into arrays that leave room for the tail.
     """
 
     def __init__(self, path: str, chunk_bytes: int, size: int, comma: int):
         self.path, self.chunk_bytes, self.comma = path, chunk_bytes, comma
+        self.capacity = _max_entries(size - comma)
+        self.shared = mmap.mmap(-1, 48 * self.capacity)  # anonymous, shared with the child
+        self.arrays = None
         r, w = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # child: decode the tail, send it, exit without cleanup
             try:
                 os.close(r)
                 with os.fdopen(w, 'wb') as out:
-                    self._send(out, path, chunk_bytes, size, comma)
+                    self._send(out, path, chunk_bytes, size, comma, self.shared,
+                               self.capacity)
             finally:
                 os._exit(0)
         os.close(w)
         self.inp = os.fdopen(r, 'rb')
 
     @staticmethod
-    def _send(out, path: str, chunk_bytes: int, size: int, comma: int) -> None:
+    def _send(out, path: str, chunk_bytes: int, size: int, comma: int, shared,
+              capacity: int) -> None:
         try:
             with open(path, 'rb') as f:
-                arrays = _decode_stream(_Slice(f, comma + 1, size, prefix=b'['), chunk_bytes)
+                n = _decode_into(_Slice(f, comma + 1, size, prefix=b'['), chunk_bytes,
+                                 _empty_arrays(capacity, shared))
         except _Refused as e:
             reply = ('refused', (e.index, e.message))
         except BaseException as e:  # noqa: BLE001  (reported by the parent)
             reply = ('error', f'{type(e).__name__}: {e}')
         else:
-            out.write(np.int64(len(arrays[0])).tobytes())
-            for a in arrays:
-                out.write(memoryview(np.ascontiguousarray(a)).cast('B'))
+            out.write(np.int64(n).tobytes())
             return
         out.write(np.int64(-1).tobytes())
         pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
 
-    def head(self):
-        """The entries before the comma, decoded here: lists of per-chunk arrays."""
+    def head(self) -> int:
+        """Decode the entries before the comma here, into arrays with room for
+        the tail's; their number."""
+        self.arrays = _empty_arrays(_max_entries(self.comma) + self.capacity)
         with open(self.path, 'rb') as f:
-            return _decode_parts(_Slice(f, 0, self.comma, suffix=b']'), self.chunk_bytes)
+            return _decode_into(_Slice(f, 0, self.comma, suffix=b']'), self.chunk_bytes,
+                                self.arrays)
 
-    def join(self, first):
-        """The whole file's (ids, boxes, scores): ``first`` (:meth:`head`'s
-        parts) followed by the child's arrays, read straight into the result."""
+    def join(self, n1: int):
+        """The whole file's (ids, boxes, scores): the ``n1`` entries of
+        :meth:`head` followed by the child's."""
         try:
-            n1 = sum(len(a) for a in first[0])
             head = self.inp.read(8)
             n2 = int(np.frombuffer(head, np.int64)[0]) if len(head) == 8 else -2
             if n2 < 0:
@@ -348,20 +398,16 @@ class _Tail:
                     raise _Refused(None if index is None else n1 + index, message)
                 raise RuntimeError(f'decoding the second half of {self.path!r} failed: '
                                    f'{second}')
-            out = (np.empty(n1 + n2, np.int64), np.empty((n1 + n2, 4)), np.empty(n1 + n2))
-            for parts, a in zip(first, out):
-                if parts:
-                    np.concatenate(parts, out=a[:n1])
-                view = memoryview(a[n1:]).cast('B')
-                pos = 0
-                while pos < len(view):
-                    got = self.inp.readinto(view[pos:])
-                    if not got:
-                        raise RuntimeError(f'decoding the second half of {self.path!r} '
-                                           'failed: truncated reply')
-                    pos += got
-            return out
+            if n2 > self.capacity:
+                raise RuntimeError(f'decoding the second half of {self.path!r} failed: '
+                                   f'{n2} entries reported')
+            tail = _empty_arrays(self.capacity, self.shared)
+            for a, b in zip(self.arrays, tail):
+                a[n1:n1 + n2] = b[:n2]
+            del tail, a, b  # the shared memory's views: it can be closed
+            return tuple(a[:n1 + n2] for a in self.arrays)
         finally:
+            self.arrays = None
             self.close()
 
     def close(self, kill: bool = False) -> None:
@@ -377,6 +423,7 @@ class _Tail:
         self.inp.close()
         os.waitpid(self.pid, 0)
         self.pid = None
+        self.shared.close()
 
 
 def _decode_in_two(path: str, chunk_bytes: int, size: int):
