@@ -210,3 +210,21 @@ def test_star_ranks_one_pass_equals_one_pass_per_threshold():
                     want[gkey[j], ti] = rank[j]
         np.testing.assert_array_equal(_star_ranks(gkey, rank, liou, thr, n_boxes), want)
         assert (want != UNMATCHED).any() and (want == UNMATCHED).any()
+
+
+def test_ignored_tier_does_not_depend_on_the_batching():
+    """The second matching tier (proposals falling to ignored boxes, crowds
+    reusable) gives the same boxes in many small batches as in one."""
+    from owp.evaluation.functional.recall import ignored_matches_flat, rank_by_image
+    coco, dets = _case(5)
+    gt = _GroundTruth(coco)
+    img, boxes, scores = results_to_arrays(dets, gt.image_ids)
+    order = rank_by_image(img, scores)
+    rng = np.random.default_rng(5)
+    ignored = rng.random((len(gt.img), 2)) < 0.6
+    free = rng.random((len(order), 2)) < 0.8
+    args = (len(gt.image_ids), gt.img, gt.boxes, ignored, gt.crowd, img[order], boxes[order],
+            free, 0.5)
+    want = ignored_matches_flat(*args, budget=2 ** 23)
+    np.testing.assert_array_equal(ignored_matches_flat(*args, budget=40), want)
+    assert (want >= 0).sum() > 10 and gt.crowd[want[want >= 0]].any()

@@ -441,7 +441,7 @@ def match_ranks_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
 def ignored_matches_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
                          gt_ignored: np.ndarray, gt_crowd: np.ndarray, det_img: np.ndarray,
                          det_boxes: np.ndarray, det_free: np.ndarray, thr: float,
-                         budget: int = 2 ** 23) -> np.ndarray:
+                         budget: int = 2 ** 20) -> np.ndarray:
     """:func:`greedy_match_ignored` on whole datasets given as flat arrays.
 
     Args:
