@@ -197,9 +197,11 @@ def xclass_recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.
         keep = ~((took >= 0) & other_col[took.clip(min=0), np.arange(target.shape[1])])
     else:
         keep = took < 0
-    ranks = ranks_after_removal(gt_rank, gt_img, det_img, keep, num_images)
-    cols = [slice(s * n_area, (s + 1) * n_area) for s in range(len(others))]
-    out = {name: _summarize(ranks[:, c], target[:, c], ks) for c, name in zip(cols, others)}
+    out = {}
+    for s, name in enumerate(others):  # one evaluation at a time: less memory at once
+        c = slice(s * n_area, (s + 1) * n_area)
+        ranks = ranks_after_removal(gt_rank[:, c], gt_img, det_img, keep[:, c], num_images)
+        out[name] = _summarize(ranks, target[:, c], ks)
     return out if isinstance(gt_other, Mapping) else out[None]
 
 
