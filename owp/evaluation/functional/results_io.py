@@ -251,12 +251,14 @@ def _decode_into(f, chunk_bytes: int, out) -> int:
     scores (C,)) chunk by chunk (no concatenation); the number of entries.
     More than C entries (never, with C from :func:`_max_entries`) refuses."""
     n = 0
-    for a, b, c in _decoded_chunks(f, chunk_bytes):
-        k = len(a)
-        if n + k > len(out[0]):
-            raise _Refused(None, 'more entries than the file can hold')
-        out[0][n:n + k], out[1][n:n + k], out[2][n:n + k] = a, b, c
-        n += k
+    # closing: the generator's paused collector is restored even if this stops early
+    with contextlib.closing(_decoded_chunks(f, chunk_bytes)) as chunks:
+        for a, b, c in chunks:
+            k = len(a)
+            if n + k > len(out[0]):
+                raise _Refused(None, 'more entries than the file can hold')
+            out[0][n:n + k], out[1][n:n + k], out[2][n:n + k] = a, b, c
+            n += k
     return n
 
 
