@@ -82,6 +82,36 @@ def test_results_file_errors_name_the_entry(files, tmp_path, capsys):
     assert '--split' in _fails(['--ann', ann, '--results', res], capsys)
 
 
+def test_results_decoded_while_the_annotation_file_is_read(files, tmp_path, monkeypatch,
+                                                           capsys):
+    """The CLI starts decoding the results file's tail before reading the
+    annotation file: the same metrics and the same errors, in the same order
+    (a bad annotation file first), and the decoding process is always reaped."""
+    from owp.evaluation.functional import results_io
+    from owp.tools.eval_novel import main
+    coco, dets, ann, res, split = files
+    monkeypatch.setattr(results_io, 'PARALLEL_MIN_BYTES', 0)
+    monkeypatch.setenv('OWP_EVAL_THREADS', '2')
+    tails = []
+    tail_cls = results_io._Tail
+    monkeypatch.setattr(results_io, '_Tail', lambda *a: tails.append(tail_cls(*a)) or tails[-1])
+    out = tmp_path / 'm.json'
+    assert main(['--ann', ann, '--results', res, '--split', split, '--out', str(out)]) == 0
+    assert json.loads(out.read_text())['AR@100'] == pytest.approx(
+        evaluate_proposals(coco, dets, SPLIT, ('novel', ), 'remove', (10, 100))['novel/AR@100'],
+        abs=1e-12)
+    bad_ann = tmp_path / 'bad_ann.json'
+    bad_ann.write_text('{"images": [}')
+    msg = _fails(['--ann', str(bad_ann), '--results', res, '--split', split], capsys)
+    assert 'annotation file' in msg and 'bad_ann.json' in msg and 'not valid JSON' in msg
+    dets[30]['score'] = 'high'
+    bad = tmp_path / 'bad.json'
+    bad.write_text(json.dumps(dets))
+    msg = _fails(['--ann', ann, '--results', str(bad), '--split', split], capsys)
+    assert 'results[30]' in msg and 'bad.json' in msg
+    assert len(tails) == 3 and all(t.pid is None for t in tails)
+
+
 def test_model_mode_and_dumped_proposals(tiny_shapes, tmp_path, capsys):
     from mmdet.registry import MODELS
     from mmengine.config import Config

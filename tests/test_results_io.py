@@ -2,6 +2,7 @@
 ``results_to_arrays(json.load(f))``: the same arrays, the same errors."""
 import gc
 import json
+import os
 import random
 import threading
 
@@ -205,6 +206,60 @@ def test_streams_when_only_the_arrays_fit(tmp_path, monkeypatch, workers):
     path = _write(tmp_path, json.dumps(entries))
     with pytest.raises(ValueError, match=r'results\[33\]: Expected `float`, got `str`.*needs about'):
         load_results(path, IMAGE_IDS, chunk_bytes=128, workers=workers)
+
+
+def _children_left(pid):
+    try:
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)  # still running (or a zombie)
+    except ChildProcessError:
+        return False
+
+
+@pytest.mark.parametrize('head_start', [0, 3000, 10 ** 9])
+@pytest.mark.parametrize('bad', [None, 3, 150])  # a bad entry in the head or the tail
+def test_prefetched_tail_same_outcome(tmp_path, monkeypatch, head_start, bad):
+    """A tail decoded while the annotation file is read (prefetch_results) gives
+    the same arrays, or the same error, as load_results alone; its process is
+    reaped either way."""
+    monkeypatch.setattr(results_io, 'PARALLEL_MIN_BYTES', 0)
+    entries = _entries(200)
+    if bad is not None:
+        entries[bad]['score'] = '0.5'
+    path = _write(tmp_path, json.dumps(entries))
+    want, error = _expected(entries, True)
+    with results_io.prefetch_results(path, head_start, chunk_bytes=512, workers=2) as pre:
+        tail = pre.tail
+        assert tail is not None and 0 < tail.comma < len(json.dumps(entries))
+        if error is None:
+            _same(load_results(pre, IMAGE_IDS, chunk_bytes=512), want)
+        else:
+            with pytest.raises(type(error)) as got:
+                load_results(pre, IMAGE_IDS, chunk_bytes=512)
+            assert str(got.value) == str(error)
+        assert pre.tail is None and tail.pid is None  # handed over, then reaped
+    # the larger the head start, the earlier the split: the tail gets more
+    if head_start == 10 ** 9:
+        assert tail.comma < 1 << 20
+
+
+def test_unused_prefetch_is_stopped(tmp_path, monkeypatch):
+    """A prefetch whose results are never read (the annotation file failed), or
+    read with other chunks, is stopped and reaped; a small file or one worker
+    starts nothing."""
+    monkeypatch.setattr(results_io, 'PARALLEL_MIN_BYTES', 0)
+    path = _write(tmp_path, json.dumps(_entries(200)))
+    with results_io.prefetch_results(path, workers=2) as pre:
+        pid = pre.tail.pid
+    assert pre.tail is None and not _children_left(pid)
+    with results_io.prefetch_results(path, workers=2) as pre:
+        pid = pre.tail.pid
+        _same(load_results(pre, IMAGE_IDS, chunk_bytes=100),
+              results_to_arrays(_entries(200), IMAGE_IDS))
+    assert not _children_left(pid)
+    assert results_io.prefetch_results(path, workers=1).tail is None
+    monkeypatch.setattr(results_io, 'PARALLEL_MIN_BYTES', 1 << 30)
+    assert results_io.prefetch_results(path, workers=2).tail is None
+    assert results_io.prefetch_results(str(tmp_path / 'nope.json'), workers=2).tail is None
 
 
 def test_gc_state_restored(tmp_path):

@@ -106,6 +106,19 @@ def _progress(total: int):
 
 
 def eval_results_file(args) -> Dict[str, float]:
+    from owp.evaluation.functional.results_io import (
+        ANNOTATION_COST,
+        prefetch_results,
+    )
+
+    # a second process starts decoding the results file's tail while this one
+    # reads the annotation file (it is stopped if anything fails first)
+    head_start = ANNOTATION_COST * osp.getsize(args.ann) if osp.isfile(args.ann) else 0
+    with prefetch_results(args.results, head_start) as results:
+        return _eval_results_file(args, results)
+
+
+def _eval_results_file(args, results) -> Dict[str, float]:
     from owp.evaluation.functional.protocols import evaluate_proposals
     from owp.evaluation.functional.results_io import load_json
     try:
@@ -121,7 +134,7 @@ def eval_results_file(args) -> Dict[str, float]:
         # the path, not its objects: read straight into arrays (results_io)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
-            metrics = evaluate_proposals(coco, args.results, args.split, args.subsets,
+            metrics = evaluate_proposals(coco, results, args.split, args.subsets,
                                          args.protocol, args.max_dets,
                                          progress=_progress(len(coco['images'])))
         for w in caught:

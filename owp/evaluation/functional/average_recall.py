@@ -26,13 +26,14 @@ pycocotools' second matching tier (proposals without a target fall to ignored
 boxes, :func:`~.matching.greedy_match_ignored`) and OLN's removal of the proposals that
 fell to a box of another class; :func:`~.auc.oln_auc` is OLN's AUC.
 """
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from .batching import default_threads
 from .constants import AREA_RANGES, IOU_THRS, UNMATCHED
 from .matching import ignored_matches_flat, match_ranks_flat
-from .ranking import positions_in_runs, rank_by_image
+from .ranking import positions_in_runs, rank_by_image_blocked
 
 __all__ = ['recall_from_arrays', 'xclass_recall_from_arrays', 'ranks_after_removal',
            'class_agnostic_recall']
@@ -78,10 +79,11 @@ def recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray
         # is what removing it does to recall (non-targets never take part)
         masks = [np.asarray(m, bool).reshape(-1, 1) for m in gt_subsets.values()]
         target = np.concatenate([target & m for m in masks], axis=1)  # (G, S * A)
-    det_img, det_boxes, _ = _ranked_top(det_img, det_boxes, det_scores, ks[-1])
+    det_img, order = _ranked_top(det_img, det_scores, ks[-1])
     gt_rank, _ = match_ranks_flat(num_images, np.asarray(gt_img, np.int64),
                                   np.asarray(gt_boxes, np.float64).reshape(-1, 4), target,
-                                  det_img, det_boxes, iou_thrs, progress=progress)
+                                  det_img, np.asarray(det_boxes, np.float64).reshape(-1, 4),
+                                  iou_thrs, progress=progress, det_index=order)
     if gt_subsets is None:
         return _summarize(gt_rank, target, ks)
     a = len(AREA_RANGES)
@@ -96,18 +98,18 @@ def _area_targets(gt_areas: np.ndarray, eligible: np.ndarray) -> np.ndarray:
                      for a0, a1 in AREA_RANGES.values()], axis=1)
 
 
-def _ranked_top(det_img, det_boxes, det_scores, kmax: int):
+def _ranked_top(det_img, det_scores, kmax: int):
     """Proposals by image then score (stable), the first ``kmax`` of each image.
 
-    Returns ``(img, boxes, order)``: (D',) int64, (D', 4) float64, and the
-    (D',) indices of these proposals in the input.
+    Returns ``(img, order)``: (D',) int64 image index and the (D',) indices
+    of these proposals in the input.
     """
-    order = rank_by_image(det_img, det_scores)
+    order = rank_by_image_blocked(det_img, det_scores, threads=default_threads())
     det_img = np.asarray(det_img, np.int64)[order]
-    top = positions_in_runs(det_img) < kmax
-    if not top.all():  # else no image is over the largest k: no copies
+    if det_img.size and np.bincount(det_img).max() > kmax:  # else nothing to cut
+        top = positions_in_runs(det_img) < kmax
         order, det_img = order[top], det_img[top]
-    return det_img, np.asarray(det_boxes, np.float64).reshape(-1, 4)[order], order
+    return det_img, order
 
 
 def _summarize(gt_rank: np.ndarray, target: np.ndarray, ks: Sequence[int]) -> Dict[str, float]:
@@ -130,10 +132,11 @@ def _summarize(gt_rank: np.ndarray, target: np.ndarray, ks: Sequence[int]) -> Di
 
 def xclass_recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
                               gt_areas: np.ndarray, gt_crowd: np.ndarray,
-                              gt_other: np.ndarray, det_img: np.ndarray, det_boxes: np.ndarray,
+                              gt_other: Union[np.ndarray, Mapping[str, np.ndarray]],
+                              det_img: np.ndarray, det_boxes: np.ndarray,
                               det_scores: np.ndarray, max_dets: Sequence[int] = (10, 100),
                               iou_thrs: np.ndarray = IOU_THRS,
-                              progress: Optional[callable] = None) -> Dict[str, float]:
+                              progress: Optional[callable] = None) -> Dict:
     """OLN's cross-category AR (``COCOEvalXclassWrapper``), exactly.
 
     The boxes of the classes not evaluated (``gt_other``, OLN's
@@ -158,18 +161,29 @@ def xclass_recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.
             det_scores, max_dets, iou_thrs, progress: as
             :func:`recall_from_arrays`; the boxes are ALL boxes of the images
             (G), an image's boxes in COCO order (category id, file order).
-        gt_other: (G,) bool, boxes of the classes that are not evaluated.
+        gt_other: (G,) bool, boxes of the classes that are not evaluated; or
+            ``{name: (G,) bool}``: several evaluations at once (e.g. novel
+            with base ignored, and base with novel ignored), each exactly as
+            alone; the ranking, the IoUs and both matching tiers are computed
+            once for all of them (their settings side by side).
 
     Returns:
-        dict: the keys of :func:`recall_from_arrays`.
+        dict: the keys of :func:`recall_from_arrays`; with a mapping,
+        ``{name: that dict}``.
     """
     ks = sorted({int(k) for k in max_dets})
     gt_img = np.asarray(gt_img, np.int64)
     gt_boxes = np.asarray(gt_boxes, np.float64).reshape(-1, 4)
     crowd = np.asarray(gt_crowd, bool).reshape(-1)
-    other = np.asarray(gt_other, bool).reshape(-1)
-    target = _area_targets(gt_areas, ~crowd & ~other)  # (G, A)
-    det_img, det_boxes, _ = _ranked_top(det_img, det_boxes, det_scores, ks[-1])
+    others = gt_other if isinstance(gt_other, Mapping) else {None: gt_other}
+    other = np.stack([np.asarray(o, bool).reshape(-1) for o in others.values()], axis=1)
+    area = _area_targets(gt_areas, ~crowd)  # (G, A)
+    n_area = area.shape[1]
+    # settings side by side: (G, S * A), those of evaluation s in columns s*A:(s+1)*A
+    target = (area[:, None, :] & ~other[:, :, None]).reshape(len(crowd), -1)
+    det_img, order = _ranked_top(det_img, det_scores, ks[-1])
+    # np.take: a row gather several times faster than fancy indexing
+    det_boxes = np.take(np.asarray(det_boxes, np.float64).reshape(-1, 4), order, axis=0)
     gt_rank, _ = match_ranks_flat(num_images, gt_img, gt_boxes, target, det_img, det_boxes,
                                   iou_thrs, progress=progress)
     # proposals that took no target at the first threshold
@@ -178,9 +192,17 @@ def xclass_recall_from_arrays(num_images: int, gt_img: np.ndarray, gt_boxes: np.
     free[np.searchsorted(det_img, gt_img[g]) + gt_rank[g, a, 0], a] = False
     took = ignored_matches_flat(num_images, gt_img, gt_boxes, ~target, crowd, det_img,
                                 det_boxes, free, iou_thrs[0])  # (D', A)
-    keep = ~((took >= 0) & other[took.clip(min=0)]) if other.size else took < 0
-    return _summarize(ranks_after_removal(gt_rank, gt_img, det_img, keep, num_images),
-                      target, ks)
+    if len(crowd):  # removed: what fell to a box of another class of its evaluation
+        other_col = np.repeat(other, n_area, axis=1)  # (G, S * A)
+        keep = ~((took >= 0) & other_col[took.clip(min=0), np.arange(target.shape[1])])
+    else:
+        keep = took < 0
+    out = {}
+    for s, name in enumerate(others):  # one evaluation at a time: less memory at once
+        c = slice(s * n_area, (s + 1) * n_area)
+        ranks = ranks_after_removal(gt_rank[:, c], gt_img, det_img, keep[:, c], num_images)
+        out[name] = _summarize(ranks, target[:, c], ks)
+    return out if isinstance(gt_other, Mapping) else out[None]
 
 
 def ranks_after_removal(gt_rank: np.ndarray, gt_img: np.ndarray, det_img: np.ndarray,

@@ -16,7 +16,8 @@ import numpy as np
 
 from .batching import _Batched, default_threads
 from .constants import UNMATCHED
-from .iou import box_iou_xywh, crowd_iou_xywh
+from .iou import box_iou_links_xywh, box_iou_xywh, crowd_iou_xywh
+from .ranking import stable_argsort_indices
 
 __all__ = ['greedy_match_ranks', 'component_match_ranks', 'greedy_match_ignored',
            'match_ranks_flat', 'ignored_matches_flat']
@@ -97,15 +98,33 @@ def component_match_ranks(ious: np.ndarray, valid_det: np.ndarray, target: np.nd
         :data:`~.constants.UNMATCHED` otherwise (and for every non-target).
     """
     n, d, g = ious.shape
-    a, t = target.shape[1], len(thrs)
-    ranks = np.full((n, a, t, g), UNMATCHED, dtype=np.int64)
     if n == 0 or d == 0 or g == 0:
-        return ranks
+        return np.full((n, target.shape[1], len(thrs), g), UNMATCHED, dtype=np.int64)
     thr = np.minimum(np.asarray(thrs, np.float64), 1 - 1e-10)
     ln, ld, lg = _links(ious, valid_det, target, thr.min())
+    return _ranks_from_links((n, d, g), ln, ld, lg, ious[ln, ld, lg], target, thrs)
+
+
+def _ranks_from_links(shape, ln: np.ndarray, ld: np.ndarray, lg: np.ndarray, liou: np.ndarray,
+                      target: np.ndarray, thrs: np.ndarray) -> np.ndarray:
+    """:func:`component_match_ranks` given the links instead of the IoUs.
+
+    Args:
+        shape: ``(N, D, G)``.
+        ln, ld, lg: (L,) image, rank and box of each link (:func:`_links`), sorted.
+        liou: (L,) IoU of each link.
+        target: (N, A, G) bool.
+        thrs: (T,) thresholds.
+
+    Returns:
+        np.ndarray: (N, A, T, G), as :func:`component_match_ranks`.
+    """
+    n, d, g = shape
+    a, t = target.shape[1], len(thrs)
+    ranks = np.full((n, a, t, g), UNMATCHED, dtype=np.int64)
     if ln.size == 0:
         return ranks
-    liou = ious[ln, ld, lg]
+    thr = np.minimum(np.asarray(thrs, np.float64), 1 - 1e-10)
     gkey = ln * g + lg  # box id
     dkey = ln * d + ld  # proposal id
     in_complex, label = _complex_components(gkey, dkey, n * g)
@@ -196,17 +215,34 @@ def _star_ranks(gkey: np.ndarray, rank: np.ndarray, liou: np.ndarray, thr: np.nd
 
     Returns:
         np.ndarray: (num_boxes, T) int64 rank, :data:`UNMATCHED` if none.
+
+    A link reaches the thresholds up to its IoU: the first ``reach`` of them
+    in increasing order. Along a box's links in rank order, a link whose
+    ``reach`` beats every earlier one's takes the thresholds between (a
+    running maximum): one pass over the links for all thresholds.
     """
-    best = np.full((num_boxes, len(thr)), UNMATCHED, dtype=np.int64)
-    order = np.lexsort((rank, gkey))
-    sk, sd, si = gkey[order], rank[order], liou[order]
-    for ti, th in enumerate(thr):
-        keep = si >= th
-        k, r = sk[keep], sd[keep]
-        if k.size:
-            first = np.ones(k.size, bool)
-            np.not_equal(k[1:], k[:-1], out=first[1:])
-            best[k[first], ti] = r[first]
+    t = len(thr)
+    best = np.full((num_boxes, t), UNMATCHED, dtype=np.int64)
+    if gkey.size == 0 or t == 0:
+        return best
+    up = np.argsort(thr, kind='stable')
+    reach = np.searchsorted(np.asarray(thr, np.float64)[up], liou, side='right')  # (L,)
+    # links in rank order already (sorted by image, rank, box): stable by box id
+    order = stable_argsort_indices(gkey)
+    key, reach = gkey[order], reach[order]
+    new_box = np.ones(key.size, bool)
+    np.not_equal(key[1:], key[:-1], out=new_box[1:])
+    box_no = np.cumsum(new_box) - 1
+    # running maximum of reach within each box (boxes offset apart)
+    run = np.maximum.accumulate(box_no * (t + 1) + reach) - box_no * (t + 1)
+    before = np.zeros(key.size, np.int64)
+    before[1:] = run[:-1]
+    before[new_box] = 0
+    gain = np.flatnonzero(run > before)  # links that take thresholds [before, run)
+    width = run[gain] - before[gain]
+    at = np.repeat(gain, width)
+    ti = np.arange(at.size) - np.repeat(np.cumsum(width) - width, width) + before[at]
+    best[key[at], up[ti]] = rank[order[at]]
     return best
 
 
@@ -323,7 +359,8 @@ def greedy_match_ignored(ious: np.ndarray, free: np.ndarray, ignored: np.ndarray
 def match_ranks_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
                      gt_target: np.ndarray, det_img: np.ndarray, det_boxes: np.ndarray,
                      iou_thrs: np.ndarray, budget: int = 2 ** 23, progress=None,
-                     with_det_gt: bool = False, threads: Optional[int] = None):
+                     with_det_gt: bool = False, threads: Optional[int] = None,
+                     det_index: Optional[np.ndarray] = None):
     """COCO greedy matching of whole datasets given as flat arrays.
 
     Args:
@@ -340,6 +377,9 @@ def match_ranks_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
         with_det_gt: Also return which box each proposal took.
         threads: Batches solved concurrently (None: :func:`~.batching.default_threads`);
             the answer is the same for any value.
+        det_index: (D,) int, optional: proposal i is ``det_boxes[det_index[i]]``
+            (``det_boxes`` then holds them in any order, e.g. the input's, and
+            is gathered batch by batch instead of copied whole).
 
     Returns:
         tuple: ``gt_rank`` (G, A, T), the within-image rank of the proposal
@@ -355,17 +395,23 @@ def match_ranks_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
     # the same peak memory with any number of threads: smaller batches, and at
     # least one per thread
     b = _Batched(num_images, gt_img, det_img, max(budget // threads, 1), threads)
-    gts, tgt = gt_boxes[b.gt_sort], gt_target[b.gt_sort]
-    dets = det_boxes[b.det_sort]
+    # np.take: row gathers several times faster than fancy indexing
+    gts, tgt = np.take(gt_boxes, b.gt_sort, axis=0), np.take(gt_target, b.gt_sort, axis=0)
+    det_at = b.det_sort if det_index is None else np.take(det_index, b.det_sort)
+    thr_min = min(float(np.min(iou_thrs)), 1 - 1e-10) if t else 1.0
     done = 0
 
     def solve(lo, hi, gs, ds):
         target = b.pad(lo, hi, gs, tgt[gs], 'gt', False).transpose(0, 2, 1)  # (m, A, Gm)
         if target.shape[2] and ds.stop > ds.start:
             valid = b.pad(lo, hi, ds, np.ones(ds.stop - ds.start, bool), 'det', False)
-            ious = box_iou_xywh(b.pad(lo, hi, ds, dets[ds], 'det'),
-                                b.pad(lo, hi, gs, gts[gs], 'gt'))
-            ranks = component_match_ranks(ious, valid, target, iou_thrs)  # (m, A, T, Gm)
+            # component_match_ranks on the links alone: no (m, Dm, Gm) IoU array
+            dets = np.take(det_boxes, det_at[ds], axis=0)  # the batch's proposals
+            links = box_iou_links_xywh(b.pad(lo, hi, ds, dets, 'det'),
+                                       b.pad(lo, hi, gs, gts[gs], 'gt'), thr_min, valid,
+                                       target.any(axis=1))
+            ranks = _ranks_from_links((hi - lo, valid.shape[1], target.shape[2]), *links,
+                                      target, iou_thrs)  # (m, A, T, Gm)
             img, pos = b.gt_img[gs] - lo, b.gt_pos[gs]
             r = ranks[img, :, :, pos]  # (g, A, T)
             gt_rank[b.gt_sort[gs]] = r
@@ -395,7 +441,7 @@ def match_ranks_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
 def ignored_matches_flat(num_images: int, gt_img: np.ndarray, gt_boxes: np.ndarray,
                          gt_ignored: np.ndarray, gt_crowd: np.ndarray, det_img: np.ndarray,
                          det_boxes: np.ndarray, det_free: np.ndarray, thr: float,
-                         budget: int = 2 ** 23) -> np.ndarray:
+                         budget: int = 2 ** 20) -> np.ndarray:
     """:func:`greedy_match_ignored` on whole datasets given as flat arrays.
 
     Args:

@@ -114,7 +114,7 @@ def evaluate_proposals(coco: Mapping, results: Union[Sequence[Mapping], str, os.
     gt = GroundTruth(coco)
     if isinstance(results, (str, os.PathLike)):  # a results file: read straight into arrays
         from .results_io import load_results
-        det_img, det_boxes, det_scores = load_results(os.fspath(results), gt.image_ids,
+        det_img, det_boxes, det_scores = load_results(results, gt.image_ids,
                                                       validate)
     else:
         det_img, det_boxes, det_scores = results_to_arrays(results, gt.image_ids, validate)
@@ -130,22 +130,25 @@ def evaluate_proposals(coco: Mapping, results: Union[Sequence[Mapping], str, os.
     n = len(gt.image_ids)
     masks = {subset: np.isin(gt.cats, list(sp.ids(subset))) for subset in subsets}
     # Subsets measured on the same proposals against their own boxes alone share one
-    # ranking, IoU and matching pass; 'ignore' and 'prefilter' depend on the other
-    # boxes, so each of their subsets (but one with every box) runs on its own.
+    # ranking, IoU and matching pass; so do 'ignore' evaluations (each with its own
+    # ignored boxes, side by side); 'prefilter' depends on the other boxes, so each
+    # of its subsets (but one with every box) runs on its own.
     shared = [s for s in subsets if protocol == 'remove' or masks[s].all()]
     by_subset = {}
     if shared:
         by_subset.update(recall_from_arrays(
             n, gt.img, gt.boxes, gt.areas, gt.crowd, det_img, det_boxes, det_scores,
             max_dets=eval_ks, progress=progress, gt_subsets={s: masks[s] for s in shared}))
+    xclass = [s for s in subsets if protocol == 'ignore' and s not in by_subset]
+    if xclass:
+        by_subset.update(xclass_recall_from_arrays(
+            n, gt.img, gt.boxes, gt.areas, gt.crowd, {s: ~masks[s] for s in xclass}, det_img,
+            det_boxes, det_scores, eval_ks, progress=progress))
     out: Dict[str, float] = {}
     for subset in subsets:
         m = masks[subset]
         if subset in by_subset:
             res = by_subset[subset]
-        elif protocol == 'ignore':
-            res = xclass_recall_from_arrays(n, gt.img, gt.boxes, gt.areas, gt.crowd, ~m, det_img,
-                                            det_boxes, det_scores, eval_ks, progress=progress)
         else:  # prefilter
             keep = _not_taken_by_other(gt, det_img, det_boxes, det_scores, ~m)
             res = recall_from_arrays(n, gt.img[m], gt.boxes[m], gt.areas[m], gt.crowd[m],

@@ -24,11 +24,13 @@ import contextlib
 import gc
 import itertools
 import json
+import mmap
 import os
 import pickle
 import re
+import signal
 import threading
-from typing import List, Mapping, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple, Union
 
 import msgspec
 import numpy as np
@@ -36,7 +38,8 @@ import numpy as np
 from .batching import default_threads
 from .results import _check_entry, results_to_arrays
 
-__all__ = ['load_json', 'load_results', 'available_memory', 'paused_gc', 'CHUNK_BYTES']
+__all__ = ['load_json', 'load_results', 'prefetch_results', 'PrefetchedResults',
+           'available_memory', 'paused_gc', 'CHUNK_BYTES', 'ANNOTATION_COST']
 
 #: Bytes read (and decoded into structs) at a time by :func:`load_results`.
 CHUNK_BYTES = 128 << 10
@@ -49,6 +52,10 @@ BYTES_PER_PROPOSAL = 320
 #: Peak bytes of plain ``json``/msgspec objects (dicts, lists, floats) per
 #: byte of JSON (measured: 6.1 on a results file, 5.6 on an annotation file).
 OBJECT_BYTES_PER_BYTE = 8.0
+#: Bytes of results decoded in the time one byte of an annotation file is read
+#: and indexed (measured: 3.2 on the benchmark's files): the head start that
+#: :func:`prefetch_results` gives the annotation file.
+ANNOTATION_COST = 3
 #: Image ids spanning fewer values than this are looked up in a table.
 ID_TABLE_SIZE = 1 << 22
 #: Memory left to the rest (Python, numpy, the ground truth).
@@ -189,8 +196,12 @@ def _split_point(buf: bytes) -> int:
 
 
 def _chunks(f, chunk_bytes: int):
-    """Yield the entries of a top-level JSON array as byte chunks ``e1, e2, ...``
-    of whole entries; raise :class:`_Refused` when it does not look like one."""
+    """Yield the entries of a top-level JSON array as JSON arrays ``[e1, e2, ...]``
+    of whole entries; raise :class:`_Refused` when it does not look like one.
+
+    Each is built with one copy (a join of the brackets and a view of the
+    buffer): wrapping a sliced chunk in brackets would copy it three times.
+    """
     buf = f.read(chunk_bytes).lstrip(_WHITESPACE)
     if buf[:1] != b'[':
         raise _Refused(None, 'not a JSON array')
@@ -204,14 +215,14 @@ def _chunks(f, chunk_bytes: int):
                 raise _Refused(None, 'the array does not end the file')
             last = buf[:-1]
             if last.strip(_WHITESPACE):
-                yield last
+                yield b''.join((b'[', last, b']'))
             elif not first:  # a trailing comma
                 raise _Refused(None, 'trailing comma')
             return
         buf += block
         end = _split_point(buf)
         if end > 0:
-            yield buf[:end]
+            yield b''.join((b'[', memoryview(buf)[:end], b']'))
             first = False
             comma = buf.index(b',', end)
             buf = buf[comma + 1:]
@@ -228,11 +239,53 @@ def _decode_stream(f, chunk_bytes: int):
 def _decode_parts(f, chunk_bytes: int):
     """:func:`_decode_stream`'s arrays as lists of per-chunk arrays."""
     ids, boxes, scores = [], [], []
+    for a, b, c in _decoded_chunks(f, chunk_bytes):
+        ids.append(a)
+        boxes.append(b)
+        scores.append(c)
+    return ids, boxes, scores
+
+
+def _decode_into(f, chunk_bytes: int, out) -> int:
+    """:func:`_decode_stream` written into ``out`` = (ids (C,), boxes (C, 4),
+    scores (C,)) chunk by chunk (no concatenation); the number of entries.
+    More than C entries (never, with C from :func:`_max_entries`) refuses."""
+    n = 0
+    # closing: the generator's paused collector is restored even if this stops early
+    with contextlib.closing(_decoded_chunks(f, chunk_bytes)) as chunks:
+        for a, b, c in chunks:
+            k = len(a)
+            if n + k > len(out[0]):
+                raise _Refused(None, 'more entries than the file can hold')
+            out[0][n:n + k], out[1][n:n + k], out[2][n:n + k] = a, b, c
+            n += k
+    return n
+
+
+def _max_entries(num_bytes: int) -> int:
+    """The most entries ``num_bytes`` of a results file can hold: each takes at
+    least 40 bytes (``{"image_id":1,"bbox":[1,1,1,1],"score":1}`` and a comma)."""
+    return num_bytes // 40 + 1
+
+
+def _empty_arrays(capacity: int, buffer=None):
+    """(ids (C,) int64, boxes (C, 4), scores (C,)): new, or views of ``buffer``
+    (48 C bytes). Pages never written cost no memory."""
+    if buffer is None:
+        return np.empty(capacity, np.int64), np.empty((capacity, 4)), np.empty(capacity)
+    return (np.frombuffer(buffer, np.int64, capacity, 0),
+            np.frombuffer(buffer, np.float64, 4 * capacity, 8 * capacity).reshape(-1, 4),
+            np.frombuffer(buffer, np.float64, capacity, 40 * capacity))
+
+
+def _decoded_chunks(f, chunk_bytes: int):
+    """Yield (ids (k,), boxes (k, 4), scores (k,)) per chunk of :func:`_chunks`,
+    decoded typed with the garbage collector paused."""
     n = 0
     with paused_gc():
         for chunk in _chunks(f, chunk_bytes):
             try:
-                props = _DECODER.decode(b'[' + chunk + b']')
+                props = _DECODER.decode(chunk)
             except msgspec.ValidationError as e:
                 m = re.search(r'at `\$\[(\d+)\]', str(e))
                 raise _Refused(n + int(m.group(1)) if m else None, str(e)) from None
@@ -242,15 +295,15 @@ def _decode_parts(f, chunk_bytes: int):
             if k == 0:  # e.g. `[,]`: not what json reads
                 raise _Refused(None, 'empty entry')
             try:
-                ids.append(np.fromiter([p.image_id for p in props], np.int64, k))
+                ids = np.fromiter([p.image_id for p in props], np.int64, k)
             except OverflowError:  # beyond int64: results_to_arrays' slow path
                 raise _Refused(None, 'image id beyond int64') from None
-            scores.append(np.fromiter([p.score for p in props], np.float64, k))
-            boxes.append(np.fromiter(itertools.chain.from_iterable([p.bbox for p in props]),
-                                     np.float64, 4 * k).reshape(k, 4))
+            scores = np.fromiter([p.score for p in props], np.float64, k)
+            boxes = np.fromiter(itertools.chain.from_iterable([p.bbox for p in props]),
+                                np.float64, 4 * k).reshape(k, 4)
             del props
             n += k
-    return ids, boxes, scores
+            yield ids, boxes, scores
 
 
 class _Slice:
@@ -271,93 +324,228 @@ class _Slice:
         return out
 
 
-def _middle_comma(f, size: int) -> int:
-    """Offset of a comma between two entries near the middle of the file, or -1."""
-    f.seek(size // 2)
+def _comma_after(f, size: int, offset: int) -> int:
+    """Offset of a comma between two entries in the MiB after ``offset``, or -1."""
+    f.seek(offset)
     window = f.read(1 << 20)
     end = _split_point(window)
-    return -1 if end < 0 else size // 2 + window.index(b',', end)
+    return -1 if end < 0 else offset + window.index(b',', end)
+
+
+class _Tail:
+    """The entries after byte ``comma`` of a results file, decoded by a forked
+    process meanwhile; :meth:`head` decodes the entries before it here, and
+    :meth:`join` puts the two together.
+
+    The child writes its arrays into memory shared with this process (sized for
+    the most entries the tail can hold, :func:`_max_entries`; pages it never
+    writes cost nothing) and sends their count through a pipe, or -1 and a
+    pickled ``('refused', (index, message))`` or ``('error', text)``. The head
+    is decoded straight into arrays that leave room for the tail.
+    """
+
+    def __init__(self, path: str, chunk_bytes: int, size: int, comma: int):
+        self.path, self.chunk_bytes, self.comma = path, chunk_bytes, comma
+        self.capacity = _max_entries(size - comma)
+        self.shared = mmap.mmap(-1, 48 * self.capacity)  # anonymous, shared with the child
+        self.arrays = None
+        r, w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # child: decode the tail, send it, exit without cleanup
+            try:
+                os.close(r)
+                with os.fdopen(w, 'wb') as out:
+                    self._send(out, path, chunk_bytes, size, comma, self.shared,
+                               self.capacity)
+            finally:
+                os._exit(0)
+        os.close(w)
+        self.inp = os.fdopen(r, 'rb')
+
+    @staticmethod
+    def _send(out, path: str, chunk_bytes: int, size: int, comma: int, shared,
+              capacity: int) -> None:
+        try:
+            with open(path, 'rb') as f:
+                n = _decode_into(_Slice(f, comma + 1, size, prefix=b'['), chunk_bytes,
+                                 _empty_arrays(capacity, shared))
+        except _Refused as e:
+            reply = ('refused', (e.index, e.message))
+        except BaseException as e:  # noqa: BLE001  (reported by the parent)
+            reply = ('error', f'{type(e).__name__}: {e}')
+        else:
+            out.write(np.int64(n).tobytes())
+            return
+        out.write(np.int64(-1).tobytes())
+        pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def head(self) -> int:
+        """Decode the entries before the comma here, into arrays with room for
+        the tail's; their number."""
+        self.arrays = _empty_arrays(_max_entries(self.comma) + self.capacity)
+        with open(self.path, 'rb') as f:
+            return _decode_into(_Slice(f, 0, self.comma, suffix=b']'), self.chunk_bytes,
+                                self.arrays)
+
+    def join(self, n1: int):
+        """The whole file's (ids, boxes, scores): the ``n1`` entries of
+        :meth:`head` followed by the child's."""
+        try:
+            head = self.inp.read(8)
+            n2 = int(np.frombuffer(head, np.int64)[0]) if len(head) == 8 else -2
+            if n2 < 0:
+                kind, second = pickle.load(self.inp) if n2 == -1 else ('error', 'no reply')
+                if kind == 'refused':
+                    index, message = second
+                    raise _Refused(None if index is None else n1 + index, message)
+                raise RuntimeError(f'decoding the second half of {self.path!r} failed: '
+                                   f'{second}')
+            if n2 > self.capacity:
+                raise RuntimeError(f'decoding the second half of {self.path!r} failed: '
+                                   f'{n2} entries reported')
+            tail = _empty_arrays(self.capacity, self.shared)
+            for a, b in zip(self.arrays, tail):
+                a[n1:n1 + n2] = b[:n2]
+            del tail, a, b  # the shared memory's views: it can be closed
+            return tuple(a[:n1 + n2] for a in self.arrays)
+        finally:
+            self.arrays = None
+            self.close()
+
+    def close(self, kill: bool = False) -> None:
+        """Reap the child (killed first with ``kill``: its work is not wanted)."""
+        if self.pid is None:
+            return
+        if kill:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        else:
+            with contextlib.suppress(OSError):
+                self.inp.read()  # let it finish writing
+        self.inp.close()
+        os.waitpid(self.pid, 0)
+        self.pid = None
+        self.shared.close()
 
 
 def _decode_in_two(path: str, chunk_bytes: int, size: int):
     """:func:`_decode_stream` of the two halves of the file at once: the second
-    in a forked process, whose arrays come back through a pipe as raw bytes,
-    straight into the tail of the result."""
+    in a forked process (:class:`_Tail`)."""
     with open(path, 'rb') as f:
-        comma = _middle_comma(f, size)
+        comma = _comma_after(f, size, size // 2)
     if comma < 0:
         with open(path, 'rb') as f:
             return _decode_stream(f, chunk_bytes)
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: decode the second half, send it, exit without cleanup
-        try:
-            os.close(r)
-            with os.fdopen(w, 'wb') as out:
-                try:
-                    with open(path, 'rb') as f:
-                        arrays = _decode_stream(_Slice(f, comma + 1, size, prefix=b'['),
-                                                chunk_bytes)
-                except _Refused as e:
-                    reply = ('refused', (e.index, e.message))
-                except BaseException as e:  # noqa: BLE001  (reported by the parent)
-                    reply = ('error', f'{type(e).__name__}: {e}')
-                else:
-                    out.write(np.int64(len(arrays[0])).tobytes())
-                    for a in arrays:
-                        out.write(memoryview(np.ascontiguousarray(a)).cast('B'))
-                    reply = None
-                if reply is not None:
-                    out.write(np.int64(-1).tobytes())
-                    pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
-        finally:
-            os._exit(0)
-    os.close(w)
-    inp = os.fdopen(r, 'rb')
+    return _with_tail(_Tail(path, chunk_bytes, size, comma))
+
+
+def _with_tail(tail: _Tail):
+    """The head decoded here, then joined with ``tail``'s arrays."""
     try:
-        try:
-            with open(path, 'rb') as f:
-                first = _decode_parts(_Slice(f, 0, comma, suffix=b']'), chunk_bytes)
-        except BaseException:
-            inp.read()  # let the child finish writing; the first half's error comes first
-            raise
-        n1 = sum(len(a) for a in first[0])
-        head = inp.read(8)
-        n2 = int(np.frombuffer(head, np.int64)[0]) if len(head) == 8 else -2
-        if n2 < 0:
-            kind, second = pickle.load(inp) if n2 == -1 else ('error', 'no reply')
-            if kind == 'refused':
-                index, message = second
-                raise _Refused(None if index is None else n1 + index, message)
-            raise RuntimeError(f'decoding the second half of {path!r} failed: {second}')
-        out = (np.empty(n1 + n2, np.int64), np.empty((n1 + n2, 4)), np.empty(n1 + n2))
-        for parts, a in zip(first, out):
-            if parts:
-                np.concatenate(parts, out=a[:n1])
-            view = memoryview(a[n1:]).cast('B')
-            pos = 0
-            while pos < len(view):
-                got = inp.readinto(view[pos:])
-                if not got:
-                    raise RuntimeError(f'decoding the second half of {path!r} failed: '
-                                       'truncated reply')
-                pos += got
-        return out
-    finally:
-        inp.close()
-        os.waitpid(pid, 0)
+        first = tail.head()
+    except BaseException:
+        tail.close()  # the head's error comes first
+        raise
+    return tail.join(first)
 
 
-def _decode_chunks(path: str, chunk_bytes: int, workers: int = 1):
+def _can_fork(workers: int, size: int) -> bool:
+    """Whether a file of ``size`` bytes is decoded by two processes: two
+    workers, a large file, and no other thread running (a fork copies only
+    the calling thread)."""
+    return (workers >= 2 and size >= PARALLEL_MIN_BYTES and hasattr(os, 'fork') and
+            threading.active_count() == 1)
+
+
+class PrefetchedResults(os.PathLike):
+    """A results file whose tail is being decoded by another process, started
+    before this one reads the annotation file (:func:`prefetch_results`).
+
+    It is the file's path (``os.fspath``) to everything else; :func:`load_results`
+    given it decodes the head here and joins the tail. :meth:`close` (or leaving
+    its ``with`` block) stops a tail that was not used.
+    """
+
+    def __init__(self, path: str, tail: Optional[_Tail] = None):
+        self.path, self.tail = path, tail
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def take(self, chunk_bytes: int) -> Optional[_Tail]:
+        """The running tail decoding if it decodes in ``chunk_bytes`` chunks
+        (handed over once), else None (it is stopped)."""
+        tail, self.tail = self.tail, None
+        if tail is not None and tail.chunk_bytes != chunk_bytes:
+            tail.close(kill=True)
+            tail = None
+        return tail
+
+    def close(self) -> None:
+        if self.tail is not None:
+            self.tail.close(kill=True)
+            self.tail = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def prefetch_results(path: str, head_start: int = 0, chunk_bytes: int = CHUNK_BYTES,
+                     workers: Optional[int] = None) -> PrefetchedResults:
+    """Start decoding the tail of a results file in another process now.
+
+    While this process does something else first (reads the annotation file),
+    a forked process decodes the entries after about ``(size - head_start) / 2``
+    bytes; :func:`load_results` then decodes the rest here and joins them.
+    Nothing starts (and :func:`load_results` reads the file as usual, with the
+    same checks and errors in the same order) where it would not decode in two
+    processes anyway, or where its memory check would fail.
+
+    Args:
+        path: The results file.
+        head_start: Bytes of results this process could decode in the time its
+            other work takes (e.g. :data:`ANNOTATION_COST` x the annotation
+            file's size); the tail is that much larger than the head.
+        chunk_bytes, workers: As :func:`load_results`.
+
+    Returns:
+        PrefetchedResults: pass it to :func:`load_results` as the path, and
+        close it (``with``) in case it is not.
+    """
+    workers = default_threads() if workers is None else workers
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return PrefetchedResults(path)
+    if not os.path.isfile(path) or not _can_fork(workers, size):
+        return PrefetchedResults(path)
+    try:
+        _check_memory(path, 'results', BYTES_PER_PROPOSAL * _estimated_entries(path, size), '')
+        with open(path, 'rb') as f:
+            comma = _comma_after(f, size, max(size - int(head_start), 0) // 2)
+    except (OSError, MemoryError):
+        return PrefetchedResults(path)
+    if comma < 0:
+        return PrefetchedResults(path)
+    return PrefetchedResults(path, _Tail(path, chunk_bytes, size, comma))
+
+
+def _decode_chunks(path: str, chunk_bytes: int, workers: int = 1,
+                   tail: Optional[_Tail] = None):
     """Typed decoding of the whole file: (ids, boxes, scores) arrays, file order.
 
     With ``workers`` >= 2, a file over :data:`PARALLEL_MIN_BYTES` and no other
     thread running (a fork copies only the calling thread), its two halves are
-    decoded at once (:func:`_decode_in_two`); the arrays are the same.
+    decoded at once (:func:`_decode_in_two`); with ``tail`` (a prefetch's),
+    the head here and that tail; the arrays are the same.
     """
+    if tail is not None:
+        return _with_tail(tail)
     size = os.path.getsize(path)
-    if workers >= 2 and size >= PARALLEL_MIN_BYTES and hasattr(os, 'fork') and \
-            threading.active_count() == 1:
+    if _can_fork(workers, size):
         return _decode_in_two(path, chunk_bytes, size)
     with open(path, 'rb') as f:
         return _decode_stream(f, chunk_bytes)
@@ -368,14 +556,14 @@ def _entry(path: str, index: int, chunk_bytes: int) -> Mapping:
     n = 0
     with open(path, 'rb') as f:
         for chunk in _chunks(f, chunk_bytes):
-            k = len(_DECODER.decode(b'[' + chunk + b']'))  # decoded before: counts
+            k = len(_DECODER.decode(chunk))  # decoded before: counts
             if index < n + k:
-                return json.loads(b'[' + chunk + b']')[index - n]
+                return json.loads(chunk)[index - n]
             n += k
     raise IndexError(index)
 
 
-def load_results(path: str, image_ids: Sequence, validate: bool = True,
+def load_results(path: Union[str, os.PathLike], image_ids: Sequence, validate: bool = True,
                  source: str = 'results', chunk_bytes: int = CHUNK_BYTES,
                  workers: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A COCO results file of proposals as flat arrays: ``results_to_arrays``
@@ -383,7 +571,8 @@ def load_results(path: str, image_ids: Sequence, validate: bool = True,
 
     Args:
         path: JSON list of ``{image_id, bbox, score, ...}``, or a dict holding
-            that list under ``annotations``.
+            that list under ``annotations``; or :func:`prefetch_results`' handle
+            of such a file (then its tail, being decoded already, is used).
         image_ids: The annotation file's image ids; their positions are the
             image indices returned.
         validate: As :func:`results_to_arrays`.
@@ -405,17 +594,27 @@ def load_results(path: str, image_ids: Sequence, validate: bool = True,
             :data:`BYTES_PER_PROPOSAL` each) or, for a file that needs the
             plain-JSON path, its objects would not fit in the available memory.
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{source} file {path!r} does not exist')
-    size = os.path.getsize(path)
-    _check_memory(path, source, BYTES_PER_PROPOSAL * _estimated_entries(path, size),
-                  'to evaluate its proposals')
-    known = np.asarray(image_ids)
+    tail = path.take(chunk_bytes) if isinstance(path, PrefetchedResults) else None
+    path = os.fspath(path)
     try:
-        if known.dtype.kind not in 'iu':
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f'{source} file {path!r} does not exist')
+        size = os.path.getsize(path)
+        _check_memory(path, source, BYTES_PER_PROPOSAL * _estimated_entries(path, size),
+                      'to evaluate its proposals')
+        known = np.asarray(image_ids)
+        typed = known.dtype.kind in 'iu'
+        if not typed and tail is not None:
+            tail.close(kill=True)
+    except BaseException:
+        if tail is not None:
+            tail.close(kill=True)
+        raise
+    try:
+        if not typed:
             raise _Refused(None, 'non-integer image ids in the annotation file')
         ids, boxes, scores = _decode_chunks(
-            path, chunk_bytes, default_threads() if workers is None else workers)
+            path, chunk_bytes, default_threads() if workers is None else workers, tail)
     except _Refused as refused:
         return _load_as_objects(path, image_ids, validate, source, refused)
     n = len(ids)
