@@ -2,11 +2,13 @@ from ..evaluation.metrics.owp_score_dump import load_score_dump
 from .curves import find_scalars_files, gain_over_last, plot_curves, read_scalars
 from .objectness_maps import objectness_maps, plot_objectness_maps
 from .plots import plot_score_histograms, proposal_groups
+from .style import PALETTE, row_colors, row_name, save_figure
 from .tables import recall_table, to_markdown
 
-__all__ = ['find_scalars_files', 'gain_over_last', 'load_score_dump', 'objectness_maps',
-           'plot_curves', 'plot_objectness_maps', 'plot_score_histograms', 'proposal_groups',
-           'read_scalars', 'recall_table', 'to_markdown']
+__all__ = ['PALETTE', 'find_scalars_files', 'gain_over_last', 'load_score_dump',
+           'objectness_maps', 'plot_curves', 'plot_objectness_maps', 'plot_score_histograms',
+           'proposal_groups', 'read_scalars', 'recall_table', 'row_colors', 'row_name',
+           'save_figure', 'to_markdown']
 
 #: Names that moved out of owp.analysis: still importable from here for one
 #: release, with a DeprecationWarning.
