@@ -1,14 +1,33 @@
 from ..evaluation.metrics.owp_score_dump import load_score_dump
-from .curves import (figure6_grid, figure6_lines, find_scalars_files, gain_over_last, plot_curves,
-                     plot_figure6, read_scalars, run_settings, seed_bands, study_scalars)
-from .objectness_maps import objectness_maps, plot_objectness_maps
+from .curves import (
+    figure6_grid,
+    figure6_lines,
+    find_scalars_files,
+    gain_over_last,
+    plot_curves,
+    plot_figure6,
+    read_scalars,
+    run_settings,
+    seed_bands,
+    study_scalars,
+)
+from .objectness_maps import (
+    compare_objectness_maps,
+    fuse_levels,
+    gt_boxes,
+    load_detector,
+    objectness_maps,
+    pick_images,
+    plot_objectness_maps,
+)
 from .plots import plot_score_histograms, proposal_groups
 from .runs import find_runs, find_score_dumps, study_rows
 from .style import PALETTE, row_colors, row_name, save_figure
 from .tables import recall_table, to_markdown
 
-__all__ = ['PALETTE', 'figure6_grid', 'figure6_lines', 'find_runs', 'find_scalars_files',
-           'find_score_dumps', 'gain_over_last', 'load_score_dump', 'objectness_maps',
+__all__ = ['PALETTE', 'compare_objectness_maps', 'figure6_grid', 'figure6_lines', 'find_runs',
+           'find_scalars_files', 'find_score_dumps', 'fuse_levels', 'gain_over_last',
+           'gt_boxes', 'load_detector', 'load_score_dump', 'objectness_maps', 'pick_images',
            'plot_curves', 'plot_figure6', 'plot_objectness_maps', 'plot_score_histograms',
            'proposal_groups', 'read_scalars', 'recall_table', 'row_colors', 'row_name',
            'run_settings', 'save_figure', 'seed_bands', 'study_rows', 'study_scalars',
