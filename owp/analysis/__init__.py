@@ -4,6 +4,7 @@ from .curves import (
     figure6_lines,
     find_scalars_files,
     gain_over_last,
+    loss_change,
     plot_curves,
     plot_figure6,
     read_scalars,
@@ -27,11 +28,11 @@ from .tables import recall_table, to_markdown
 
 __all__ = ['PALETTE', 'compare_objectness_maps', 'figure6_grid', 'figure6_lines', 'find_runs',
            'find_scalars_files', 'find_score_dumps', 'fuse_levels', 'gain_over_last',
-           'gt_boxes', 'load_detector', 'load_score_dump', 'objectness_maps', 'pick_images',
-           'plot_curves', 'plot_figure6', 'plot_objectness_maps', 'plot_score_histograms',
-           'proposal_groups', 'read_scalars', 'recall_table', 'row_colors', 'row_name',
-           'run_settings', 'save_figure', 'seed_bands', 'study_rows', 'study_scalars',
-           'to_markdown']
+           'gt_boxes', 'load_detector', 'load_score_dump', 'loss_change', 'objectness_maps',
+           'pick_images', 'plot_curves', 'plot_figure6', 'plot_objectness_maps',
+           'plot_score_histograms', 'proposal_groups', 'read_scalars', 'recall_table',
+           'row_colors', 'row_name', 'run_settings', 'save_figure', 'seed_bands', 'study_rows',
+           'study_scalars', 'to_markdown']
 
 #: Names that moved out of owp.analysis: still importable from here for one
 #: release, with a DeprecationWarning.

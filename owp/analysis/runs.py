@@ -146,6 +146,12 @@ def run_state_note(folder: str) -> str:
     return 'not finished (no metrics.json)'
 
 
+def _score_modes() -> Dict[str, str]:
+    """``{folder tag: score mode}``: the runner writes ``logits*iou`` as ``eval_logitsxiou``."""
+    from owp.experiments.manifest import SCORE_MODES
+    return {m.replace('*', 'x').replace('(', '').replace(')', ''): m for m in SCORE_MODES}
+
+
 def find_score_dumps(source: Source, work_dir: Optional[str] = None) -> Dict[str, str]:
     """The per-proposal score dumps of a study's runs (paper fig. 5's input).
 
@@ -158,7 +164,7 @@ def find_score_dumps(source: Source, work_dir: Optional[str] = None) -> Dict[str
         work_dir: See :func:`find_runs`.
 
     Returns:
-        dict: ``{'<run>: <score>': path}``, runs in :func:`find_runs`' order.
+        dict: ``{'<run>: <score mode>': path}``, runs in :func:`find_runs`' order.
 
     Raises:
         FileNotFoundError: No run holds a dump; the message names the runs, where they
@@ -168,8 +174,8 @@ def find_score_dumps(source: Source, work_dir: Optional[str] = None) -> Dict[str
     dumps = {}
     for name, folder in runs.items():
         for path in sorted(glob.glob(osp.join(folder, 'eval_*', 'scores.npz'))):
-            score = osp.basename(osp.dirname(path))[len('eval_'):]
-            dumps[f'{name}: {score}'] = path
+            tag = osp.basename(osp.dirname(path))[len('eval_'):]
+            dumps[f'{name}: {_score_modes().get(tag, tag)}'] = path
     if not dumps:
         where = '; '.join(f'{n} ({run_state_note(f)})' for n, f in runs.items())
         study = source if isinstance(source, str) else 'STUDY'
