@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     from owp.experiments.manifest import ManifestError
     try:
         if args.figure6:
-            source = args.study or [path for _, _, path in pairs]
+            source = args.study or [path if sep else name for name, sep, path in pairs]
             lines = curves.figure6_grid(source, args.work_dir,
                                         _split(args.metrics) or curves.FIGURE6_METRICS)
             import matplotlib

@@ -37,6 +37,8 @@ def objectness_maps(model, image: Union[str, np.ndarray], cfg) -> dict:
         W_l) float32 probability}``, over the padded input (cell (i, j) is
         centred on pixel (j + 0.5) * stride, (i + 0.5) * stride).
     """
+    if isinstance(image, str) and not osp.isfile(image):
+        raise FileNotFoundError(f'objectness_maps: image {image} does not exist')
     import torch
     from mmcv.transforms import Compose
     from mmdet.utils import get_test_pipeline_cfg
@@ -44,8 +46,6 @@ def objectness_maps(model, image: Union[str, np.ndarray], cfg) -> dict:
     if not hasattr(head, 'predict_objectness_maps'):
         raise TypeError(f'{type(head).__name__} has no objectness maps: use OWPFCOSHead')
     pipeline_cfg = get_test_pipeline_cfg(cfg)
-    if isinstance(image, str) and not osp.isfile(image):
-        raise FileNotFoundError(f'objectness_maps: image {image} does not exist')
     if isinstance(image, np.ndarray):
         pipeline_cfg[0].type = 'mmdet.LoadImageFromNDArray'
         data = dict(img=image, img_id=0)
