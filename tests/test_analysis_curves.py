@@ -185,6 +185,17 @@ def test_find_runs_and_score_dumps(study_dir):
     assert list(dumps) == ['fcos/seed0: logits*centerness', 'owp/seed0: iou']
 
 
+def test_score_histograms_script(study_dir, tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        'score_histograms', osp.join(REPO, 'scripts', 'score_histograms.py'))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.main([study_dir, '--key', 'iou', '--out', str(tmp_path / 'h')]) == 0
+    assert (tmp_path / 'h.png').is_file() and (tmp_path / 'h.pdf').is_file()
+    with pytest.raises(SystemExit):  # no run has a cls_prob column
+        script.main([study_dir, '--key', 'cls_prob', '--out', str(tmp_path / 'h')])
+
+
 def test_seed_bands_of_two_seeds(study_dir):
     table = study_scalars(study_dir)
     bands = seed_bands(table)

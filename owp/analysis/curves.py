@@ -582,7 +582,8 @@ def plot_figure6(lines: pd.DataFrame, out_file: Optional[str] = None,
     starts = sorted(lines['start'].unique())
     colors = row_colors([str(s) for s in starts])
     fig, axes = plt.subplots(len(metrics), len(panels), figsize=(3.6 * len(panels),
-                             3.0 * len(metrics)), squeeze=False, sharex=True)
+                             3.0 * len(metrics) + 0.5), squeeze=False, sharex=True,
+                             sharey='row')
     for i, metric in enumerate(metrics):
         for j, (recipe, thr) in enumerate(panels):
             ax = axes[i, j]
@@ -602,13 +603,17 @@ def plot_figure6(lines: pd.DataFrame, out_file: Optional[str] = None,
                 ax.axvline(start, color=colors[str(start)], ls=':', lw=1)
             ax.set_title(f'{metric}: {recipe}, masking thr {thr:g}', fontsize=9)
             ax.set_ylabel(f'{metric} (%)')
-            _style_axes(ax)
-            if i == 0 and j == len(panels) - 1:
-                ax.legend(fontsize=7, title='unknown masking', title_fontsize=7)
+            ax.tick_params(labelleft=True)
+            _style_axes(ax, 'iteration' if i == len(metrics) - 1 else '')
+    seeds = lines.groupby('start')['n'].max()
+    handles = [plt.Line2D([], [], color=colors[str(s)], marker='o', ms=3) for s in starts]
+    texts = [f'masking from iteration {s}' + (f' (mean of {seeds[s]} seeds; band: min-max)'
+                                              if seeds[s] > 1 else '') for s in starts]
+    fig.legend(handles, texts, loc='lower center', ncol=min(len(starts), 4), fontsize=8,
+               frameon=False)
     fig.suptitle(title or 'Unknown-object masking: threshold x start iteration x recipe '
-                 '(paper fig. 6); dotted: masking starts; band: min-max over seeds',
-                 fontsize=10)
-    fig.tight_layout()
+                 '(paper fig. 6); dotted line: where masking starts', fontsize=10)
+    fig.tight_layout(rect=(0, 0.07 + 0.03 * ((len(starts) - 1) // 4), 1, 1))
     if out_file is not None:
         save_figure(fig, out_file)
     return fig
