@@ -391,8 +391,7 @@ def test_objectness_maps_script_compares_runs(map_runs, tiny_shapes, tmp_path):
     spec.loader.exec_module(script)
     ann = osp.join(tiny_shapes, 'annotations', 'instances_val.json')
     out = tmp_path / 'fig7'
-    assert script.main(['--run', f'a={map_runs["iou"]}', '--run', map_runs['ctr-iou'],
-                        '--ann', ann, '--image-dir', osp.join(tiny_shapes, 'val'),
+    assert script.main(['--run', f'a={map_runs["iou"]}', '--ann', ann, '--image-dir', osp.join(tiny_shapes, 'val'),
                         '--num-images', '1', '--out', str(out)]) == 0
     assert (tmp_path / 'fig7.png').is_file() and (tmp_path / 'fig7.pdf').is_file()
     with pytest.raises(SystemExit):
