@@ -557,7 +557,19 @@ def figure6_grid(source: Source, work_dir: Optional[str] = None,
         raise ValueError(f'figure 6: no run of {source} uses unknown-object masking '
                          f'(model.bbox_head.unknown_masking); runs: {", ".join(runs)}')
     table = study_scalars(list(masked.values()))
-    return figure6_lines(table, {n: settings[n] for n in masked}, metrics)
+    validated = set(table.loc[table['kind'] == 'val', 'run'])
+    # a run still training before its first validation is left out; a finished run
+    # without validation is kept, and figure6_lines says how to validate
+    pending = [n for n in masked if n not in validated
+               and not osp.isfile(osp.join(masked[n], 'metrics.json'))]
+    if pending:
+        warnings.warn(f'figure 6: no validation logged yet, left out: {", ".join(pending)}',
+                      stacklevel=2)
+    keep = [n for n in masked if n not in pending]
+    if not keep:
+        raise FileNotFoundError(f'figure 6: no run of {source} has validated yet: '
+                                f'{", ".join(pending)}')
+    return figure6_lines(table[table['run'].isin(keep)], {n: settings[n] for n in keep}, metrics)
 
 
 def plot_figure6(lines: pd.DataFrame, out_file: Optional[str] = None,
