@@ -87,10 +87,11 @@ def main(argv=None) -> int:
                 wide.to_csv(args.csv, index=False, float_format='%.2f')
             print(f'[plot_curves] wrote {args.out}', file=sys.stderr)
             return 0
-        rows = None
+        rows = labels = None
         if args.study:
             table = curves.study_scalars(args.study, args.work_dir)
             rows = study_rows(args.study)
+            labels = curves.score_labels(args.study, args.work_dir)
         elif all(sep for _, sep, _ in pairs):
             names = [name for name, _, _ in pairs]
             if len(set(names)) < len(names):
@@ -107,7 +108,7 @@ def main(argv=None) -> int:
             table = curves.read_scalars(dirs)
         curves.plot_curves(table, args.out, metrics=_split(args.metrics),
                            losses=_split(args.losses), smooth=args.smooth, title=args.title,
-                           rows=rows, bands=not args.no_bands)
+                           rows=rows, labels=labels, bands=not args.no_bands)
     except (ValueError, FileNotFoundError, ManifestError) as e:
         p.error(str(e))
     wide = validation_table(table)

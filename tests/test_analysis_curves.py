@@ -35,6 +35,7 @@ from owp.analysis import (  # noqa: E402
     row_colors,
     run_settings,
     save_figure,
+    score_labels,
     seed_bands,
     study_scalars,
 )
@@ -185,6 +186,8 @@ def test_find_runs_and_score_dumps(study_dir):
     dumps = find_score_dumps(study_dir)
     # the runner's folder tag is read back as the score mode
     assert list(dumps) == ['fcos/seed0: logits*centerness', 'owp/seed0: iou']
+    # legends name each row's validation score mode, read from the dumped configs
+    assert score_labels(study_dir) == {'fcos': 'fcos (logits*centerness)', 'owp': 'owp (iou)'}
 
 
 def test_score_histograms_script(study_dir, tmp_path):

@@ -9,6 +9,7 @@ from .curves import (
     plot_figure6,
     read_scalars,
     run_settings,
+    score_labels,
     seed_bands,
     study_scalars,
 )
@@ -31,7 +32,7 @@ __all__ = ['PALETTE', 'compare_objectness_maps', 'figure6_grid', 'figure6_lines'
            'gt_boxes', 'load_detector', 'load_score_dump', 'loss_change', 'objectness_maps',
            'pick_images', 'plot_curves', 'plot_figure6', 'plot_objectness_maps',
            'plot_score_histograms', 'proposal_groups', 'read_scalars', 'recall_table',
-           'row_colors', 'row_name', 'run_settings', 'save_figure', 'seed_bands', 'study_rows',
+           'row_colors', 'row_name', 'run_settings', 'save_figure', 'score_labels', 'seed_bands', 'study_rows',
            'study_scalars', 'to_markdown']
 
 #: Names that moved out of owp.analysis: still importable from here for one

@@ -13,7 +13,7 @@ import glob
 import json
 import os.path as osp
 import warnings
-from typing import Iterable, List, Mapping, Optional, Sequence, Union
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from .runs import Source, find_runs, run_state_note
 from .style import PALETTE, row_colors, row_name, save_figure
 
 __all__ = ['find_scalars_files', 'read_scalars', 'gain_over_last', 'plot_curves', 'seed_bands',
-           'loss_change',
+           'loss_change', 'score_labels',
            'study_scalars', 'run_settings', 'figure6_lines', 'figure6_grid', 'plot_figure6']
 
 #: Columns of the tidy table :func:`read_scalars` returns.
@@ -468,6 +468,30 @@ def run_settings(run_dir: str) -> dict:
                 unknown_thr=masking['thr'] if masking else None,
                 unknown_start=int(masking.get('start_iter', 0)) if masking else None,
                 load_from=load_from, config=path)
+
+
+def score_labels(source: Source, work_dir: Optional[str] = None) -> Dict[str, str]:
+    """Legend labels naming each row's validation score mode: ``{row: 'row (score mode)'}``.
+
+    Args:
+        source: See :func:`owp.analysis.find_runs`.
+        work_dir: See :func:`owp.analysis.find_runs`.
+
+    Returns:
+        dict: One entry per row whose first run has a dumped config (from
+        :func:`run_settings`); the score mode is the config's ``test_cfg.score_mode``.
+    """
+    labels = {}
+    for name, folder in find_runs(source, work_dir).items():
+        row = row_name(name)
+        if row in labels:
+            continue
+        try:
+            mode = run_settings(folder)['score_mode']
+        except FileNotFoundError:
+            continue
+        labels[row] = f'{row} ({mode})' if mode else row
+    return labels
 
 
 #: The metrics of the paper's figure 6, one panel row each.
