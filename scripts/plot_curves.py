@@ -28,6 +28,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from owp.analysis import curves  # noqa: E402
 from owp.analysis.runs import find_runs, study_rows  # noqa: E402
+from owp.analysis.style import row_name  # noqa: E402
 
 
 def validation_table(table):
@@ -50,6 +51,7 @@ def main(argv=None) -> int:
     p.add_argument('--study', help='a study (name under experiments/, folder or manifest)')
     p.add_argument('--work-dir', help="the study's work dir (default: "
                    'work_dirs/experiments/<study>)')
+    p.add_argument('--rows', help='with --study: comma-separated rows to draw (default: all)')
     p.add_argument('--figure6', action='store_true',
                    help="the paper's figure 6 grid from a masking study's runs")
     p.add_argument('--no-bands', action='store_true',
@@ -65,8 +67,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if bool(args.study) == bool(args.work_dirs):
         p.error('give work dirs or --study, one of the two')
-    if args.work_dir and not args.study:
-        p.error('--work-dir is the work dir of --study')
+    if (args.work_dir or args.rows) and not args.study:
+        p.error('--work-dir and --rows go with --study')
     pairs = [e.partition('=') for e in args.work_dirs]
     if any(sep for _, sep, _ in pairs) and not all(sep for _, sep, _ in pairs):
         p.error('give every work dir as NAME=WORK_DIR, or none')
@@ -92,6 +94,12 @@ def main(argv=None) -> int:
             table = curves.study_scalars(args.study, args.work_dir)
             rows = study_rows(args.study)
             labels = curves.score_labels(args.study, args.work_dir)
+            if args.rows:
+                wanted = _split(args.rows)
+                unknown = sorted(set(wanted) - set(map(row_name, table['run'])))
+                if unknown:
+                    p.error(f'--rows: no logged run of row(s) {", ".join(unknown)}')
+                table = table[table['run'].map(row_name).isin(wanted)]
         elif all(sep for _, sep, _ in pairs):
             names = [name for name, _, _ in pairs]
             if len(set(names)) < len(names):

@@ -238,7 +238,8 @@ def test_plot_curves_draws_mean_and_band(study_dir, tmp_path):
     assert [c.get_facecolor()[0][:3] for c in loss.collections] == \
         [pytest.approx(matplotlib.colors.to_rgb(PALETTE[1]))]
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert texts == ['fcos (logits*centerness) (mean of 2 seeds; band: min-max)', 'owp']
+    # in the study's row order, naming the score mode given, and how many seeds make the band
+    assert texts == ['owp', 'fcos (logits*centerness) (mean of 2 seeds; band: min-max)']
     plt.close(fig)
     out = plot_curves(table, str(tmp_path / 'c.png'))
     assert out == str(tmp_path / 'c.png') and (tmp_path / 'c.pdf').is_file()

@@ -359,6 +359,9 @@ def plot_curves(table: pd.DataFrame, out_file: Optional[str] = None,
         raise ValueError('plot_curves: nothing to plot (no validation metric or loss logged)')
     series = seed_bands(table, smooth, by_row=bands)
     names = list(dict.fromkeys(series['row']))
+    if bands and rows:  # the study's order, then any other row
+        names = [r for r in dict.fromkeys(rows) if r in names] + \
+            [r for r in names if r not in set(rows)]
     if bands:
         colors = row_colors(list(rows or []) + names)
     else:  # seeds of a row are different lines here: a colour per run
