@@ -12,8 +12,8 @@
     python scripts/objectness_maps.py CONFIG CHECKPOINT IMAGE [--out maps.png]
         [--cfg-options KEY=VALUE ...]
 
-A run is a run folder (its dumped config and last checkpoint are used), or
-``NAME=RUN_FOLDER``. Images are ``--images PATH ...``, or the ``--num-images`` validation
+A run is a run folder (its dumped config and last checkpoint are used) or a checkpoint in
+one (``RUN/iter_750.pth``: that checkpoint), optionally as ``NAME=RUN``. Images are ``--images PATH ...``, or the ``--num-images`` validation
 images with the most novel objects. Checkpoints are read through owp's safe loader
 (a checkpoint that unpickles code is refused unless trusted; see docs/design.md).
 """
@@ -74,8 +74,8 @@ def _compare(p, args) -> int:
         if not sep:
             name = folder.rstrip('/')
             name = f'{osp.basename(osp.dirname(name))}/{osp.basename(name)}'
-        if not osp.isdir(folder):
-            p.error(f'--run {entry!r}: {folder} is not a run folder')
+        if not (osp.isdir(folder) or (osp.isfile(folder) and folder.endswith('.pth'))):
+            p.error(f'--run {entry!r}: {folder} is neither a run folder nor a checkpoint')
         if name in runs:
             p.error(f'two runs are named {name!r}: give NAME=RUN_DIR')
         runs[name] = folder

@@ -367,7 +367,9 @@ def test_compare_objectness_maps_side_by_side(map_runs, tiny_shapes, tmp_path):
 
     from owp.analysis import compare_objectness_maps, load_detector, objectness_maps
     from owp.analysis.objectness_maps import GT_STYLE
-    models = {name: load_detector(run) for name, run in map_runs.items()}
+    # a run folder (its last checkpoint), or one checkpoint of a run with the run's config
+    models = {'ctr-iou': load_detector(map_runs['ctr-iou']),
+              'iou': load_detector(osp.join(map_runs['iou'], 'iter_1.pth'))}
     ann_file = osp.join(tiny_shapes, 'annotations', 'instances_val.json')
     images = pick_images(ann_file, osp.join(tiny_shapes, 'val'), 2)
     fig = compare_objectness_maps(models, images, ann_file, out_file=str(tmp_path / 'f7'))

@@ -252,7 +252,9 @@ def load_detector(run_or_config: str, checkpoint: Optional[str] = None, device: 
 
     Args:
         run_or_config: A run folder (its dumped config, ``<timestamp>/vis_data/config.py``,
-            and its last checkpoint are used) or a config file.
+            and its last checkpoint are used), a checkpoint inside a run folder (that
+            checkpoint with the folder's config, e.g. ``RUN/iter_750.pth``), or a config
+            file.
         checkpoint: The checkpoint (default for a run folder: its ``last_checkpoint``,
             else its highest ``iter_*.pth``; required with a config file).
         device: Torch device.
@@ -270,6 +272,8 @@ def load_detector(run_or_config: str, checkpoint: Optional[str] = None, device: 
     from owp.engine import TRUST_CFG_KEY, trusted_checkpoints
 
     from .curves import _dumped_config
+    if osp.isfile(run_or_config) and run_or_config.endswith('.pth') and checkpoint is None:
+        run_or_config, checkpoint = osp.dirname(osp.abspath(run_or_config)), run_or_config
     if osp.isdir(run_or_config):
         config = _dumped_config(run_or_config)
         checkpoint = checkpoint or _last_checkpoint(run_or_config)
