@@ -376,8 +376,8 @@ def test_compare_objectness_maps_side_by_side(map_runs, tiny_shapes, tmp_path):
     assert (tmp_path / 'f7.png').is_file() and (tmp_path / 'f7.pdf').is_file()
     # columns: input, ctr-iou's centerness and iou, iou's iou; one row per image
     grid = np.array(fig.axes[:2 * 4]).reshape(2, 4)
-    assert [ax.get_title() for ax in grid[0]] == ['input + ground truth', 'ctr-iou\ncenterness',
-                                                  'ctr-iou\niou', 'iou\niou']
+    assert [ax.get_title() for ax in grid[0]] == [
+        'input + ground truth', 'ctr-iou\ncenterness map', 'ctr-iou\niou map', 'iou\niou map']
     # the panel shows the model's levels fused: check a pixel by hand
     res = objectness_maps(models['iou'], images[1], models['iou'].cfg)
     shown = grid[1, 3].get_images()[0].get_array()

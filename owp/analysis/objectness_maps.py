@@ -10,6 +10,7 @@ safe checkpoint loader.
 import glob
 import json
 import os.path as osp
+import textwrap
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -334,9 +335,8 @@ def compare_objectness_maps(models: Mapping[str, object], images: Sequence[str],
     results = {name: [objectness_maps(m, p, m.cfg) for p in images] for name, m in models.items()}
     cols = [(name, b) for name, res in results.items()
             for b in (branches if branches is not None else list(res[0]['maps'][0]))]
-    fig, axes = plt.subplots(len(images), len(cols) + 1,
-                             figsize=(2.5 * (len(cols) + 1), 2.5 * len(images) + 0.6),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(images), len(cols) + 1, layout='constrained', squeeze=False,
+                             figsize=(2.4 * (len(cols) + 1) + 1.0, 2.4 * len(images) + 1.1))
     shown = None
     how = 'max over FPN levels' if level == 'max' else \
         'mean over FPN levels' if level == 'mean' else f'FPN level {level}'
@@ -368,7 +368,7 @@ def compare_objectness_maps(models: Mapping[str, object], images: Sequence[str],
                                   interpolation='nearest')
                 draw_boxes(ax)
             if r == 0:
-                ax.set_title(f'{name}\n{branch}', fontsize=8)
+                ax.set_title(f'{textwrap.fill(name, 26)}\n{branch} map', fontsize=8)
         if r == 0:
             axes[r, 0].set_title('input + ground truth', fontsize=8)
     for ax in axes.flat:
@@ -376,11 +376,10 @@ def compare_objectness_maps(models: Mapping[str, object], images: Sequence[str],
         ax.set_yticks([])
     handles = [plt.Line2D([], [], lw=1.5, **GT_STYLE['novel']),
                plt.Line2D([], [], lw=1.5, **GT_STYLE['base'])]
-    fig.legend(handles, ['novel ground truth', 'base ground truth'], loc='lower center',
-               ncol=2, fontsize=8, frameon=False)
+    fig.legend(handles, ['novel ground truth', 'base ground truth'],
+               loc='outside lower center', ncol=2, fontsize=8, frameon=False)
     if shown is not None:
-        fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=0.8,
-                     label='objectness (sigmoid probability)')
+        fig.colorbar(shown, ax=axes, shrink=0.8, label='objectness (sigmoid probability)')
     fig.suptitle(title or f'Objectness maps ({how}, input resolution)', fontsize=10)
     if out_file is not None:
         save_figure(fig, out_file)
