@@ -41,6 +41,12 @@ def validation_table(table):
     return wide.reset_index()
 
 
+def _written(out):
+    """The files a figure path becomes: PNG and PDF unless it names another format."""
+    root, ext = osp.splitext(out)
+    return f'{root}.png and {root}.pdf' if ext.lower() in ('', '.png', '.pdf') else out
+
+
 def _split(text):
     return [t.strip() for t in text.split(',') if t.strip()] if text else None
 
@@ -87,7 +93,7 @@ def main(argv=None) -> int:
             if args.csv:
                 os.makedirs(osp.dirname(osp.abspath(args.csv)), exist_ok=True)
                 wide.to_csv(args.csv, index=False, float_format='%.2f')
-            print(f'[plot_curves] wrote {args.out}', file=sys.stderr)
+            print(f'[plot_curves] wrote {_written(args.out)}', file=sys.stderr)
             return 0
         rows = labels = None
         if args.study:
@@ -125,7 +131,7 @@ def main(argv=None) -> int:
         os.makedirs(osp.dirname(osp.abspath(args.csv)), exist_ok=True)
         wide.to_csv(args.csv, index=False, float_format='%.2f')
         print(f'[plot_curves] wrote {args.csv}', file=sys.stderr)
-    print(f'[plot_curves] wrote {args.out}', file=sys.stderr)
+    print(f'[plot_curves] wrote {_written(args.out)}', file=sys.stderr)
     return 0
 
 
