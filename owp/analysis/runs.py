@@ -44,6 +44,8 @@ def _load_study(source: str):
         return load_study(source)
     if osp.isdir(source):
         return load_study(source) if osp.isfile(osp.join(source, 'manifest.yaml')) else None
+    if osp.isfile(source):
+        raise FileNotFoundError(f'{source} is a file: give a study, a work dir or a run folder')
     if os.sep in source or not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9_.-]*', source):
         raise FileNotFoundError(f'{source}: no such study, work dir or run folder')
     return load_study(find_study(source))  # a study name: ManifestError lists the studies
