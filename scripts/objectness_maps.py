@@ -42,6 +42,7 @@ def main(argv=None) -> int:
                    help="how FPN levels are fused: 'max', 'mean' or a level index")
     p.add_argument('--out', default='objectness_maps.png',
                    help='figure path (with --run: PNG + PDF, without extension or .png)')
+    p.add_argument('--dpi', type=int, default=150, help='PNG resolution (with --run)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='config overrides KEY=VALUE')
     args = p.parse_args(argv)
@@ -93,7 +94,7 @@ def _compare(p, args) -> int:
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
         fig = compare_objectness_maps(models, images, args.ann, args.split, level=level,
-                                      out_file=args.out)
+                                      out_file=args.out, dpi=args.dpi)
         plt.close(fig)
     except (FileNotFoundError, KeyError, ValueError) as e:
         p.error(str(e))

@@ -298,7 +298,7 @@ def compare_objectness_maps(models: Mapping[str, object], images: Sequence[str],
                             ann_file: Optional[str] = None, split='shapes',
                             branches: Optional[Sequence[str]] = None,
                             level: Union[str, int] = 'max', out_file: Optional[str] = None,
-                            title: Optional[str] = None):
+                            title: Optional[str] = None, dpi: int = 150):
     """Paper fig. 7: objectness maps of several models on the same images, side by side.
 
     One row per image: the input with its ground-truth boxes (novel orange, base
@@ -316,6 +316,7 @@ def compare_objectness_maps(models: Mapping[str, object], images: Sequence[str],
         level: How levels are fused: 'max', 'mean', or one level's index.
         out_file: Path without extension (or .png): PNG and PDF are written.
         title: Figure title.
+        dpi: Resolution of the PNG.
 
     Returns:
         matplotlib.figure.Figure: Left open.
@@ -382,5 +383,5 @@ def compare_objectness_maps(models: Mapping[str, object], images: Sequence[str],
         fig.colorbar(shown, ax=axes, shrink=0.8, label='objectness (sigmoid probability)')
     fig.suptitle(title or f'Objectness maps ({how}, input resolution)', fontsize=10)
     if out_file is not None:
-        save_figure(fig, out_file)
+        save_figure(fig, out_file, dpi=dpi)
     return fig
