@@ -1,7 +1,28 @@
 from ..evaluation.metrics.owp_score_dump import load_score_dump
-from .curves import find_scalars_files, gain_over_last, plot_curves, read_scalars
+from .curves import (
+    figure6_grid,
+    figure6_lines,
+    find_scalars_files,
+    gain_over_last,
+    loss_change,
+    plot_curves,
+    plot_figure6,
+    read_scalars,
+    run_settings,
+    score_labels,
+    seed_bands,
+    study_scalars,
+)
 from .gallery import gallery_table, novel_hits, plot_gallery, proposals_gallery
-from .objectness_maps import objectness_maps, plot_objectness_maps
+from .objectness_maps import (
+    compare_objectness_maps,
+    fuse_levels,
+    gt_boxes,
+    load_detector,
+    objectness_maps,
+    pick_images,
+    plot_objectness_maps,
+)
 from .plots import plot_score_histograms, proposal_groups
 from .recall_curves import (
     auc_of_curve,
@@ -13,16 +34,20 @@ from .recall_curves import (
     recall_runs,
     recall_tables,
 )
+from .runs import find_runs, find_score_dumps, study_rows
 from .style import PALETTE, row_colors, row_name, save_figure
 from .tables import recall_table, to_markdown
 
-__all__ = ['PALETTE', 'find_scalars_files', 'gain_over_last', 'load_score_dump',
-           'objectness_maps', 'plot_curves', 'plot_objectness_maps', 'plot_score_histograms',
-           'proposal_groups', 'read_scalars', 'recall_table', 'row_colors', 'row_name',
-           'save_figure', 'to_markdown']
-__all__ += ['auc_of_curve', 'gallery_table', 'novel_hits', 'plot_gallery', 'plot_recall_by_size',
-            'plot_recall_curves', 'proposals_gallery', 'recall_by_size', 'recall_curve',
-            'recall_curves', 'recall_runs', 'recall_tables']
+__all__ = ['PALETTE', 'auc_of_curve', 'compare_objectness_maps', 'figure6_grid',
+           'figure6_lines', 'find_runs', 'find_scalars_files', 'find_score_dumps',
+           'fuse_levels', 'gain_over_last', 'gallery_table', 'gt_boxes', 'load_detector',
+           'load_score_dump', 'loss_change', 'novel_hits', 'objectness_maps', 'pick_images',
+           'plot_curves', 'plot_figure6', 'plot_gallery', 'plot_objectness_maps',
+           'plot_recall_by_size', 'plot_recall_curves', 'plot_score_histograms',
+           'proposal_groups', 'proposals_gallery', 'read_scalars', 'recall_by_size',
+           'recall_curve', 'recall_curves', 'recall_runs', 'recall_table', 'recall_tables',
+           'row_colors', 'row_name', 'run_settings', 'save_figure', 'score_labels',
+           'seed_bands', 'study_rows', 'study_scalars', 'to_markdown']
 
 #: Names that moved out of owp.analysis: still importable from here for one
 #: release, with a DeprecationWarning.

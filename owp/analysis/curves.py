@@ -12,12 +12,18 @@ rejects with an error saying so.
 import glob
 import json
 import os.path as osp
+import warnings
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 
-__all__ = ['find_scalars_files', 'read_scalars', 'gain_over_last', 'plot_curves']
+from .runs import Source, find_runs, run_state_note
+from .style import PALETTE, row_colors, row_name, save_figure
+
+__all__ = ['find_scalars_files', 'read_scalars', 'gain_over_last', 'plot_curves', 'seed_bands',
+           'loss_change', 'score_labels',
+           'study_scalars', 'run_settings', 'figure6_lines', 'figure6_grid', 'plot_figure6']
 
 #: Columns of the tidy table :func:`read_scalars` returns.
 COLUMNS = ['run', 'kind', 'iteration', 'metric', 'value']
@@ -192,30 +198,146 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
     return (cum[hi] - cum[lo]) / (hi - lo)
 
 
-def plot_curves(table: pd.DataFrame, out_file: str, metrics: Optional[Iterable[str]] = None,
-                losses: Optional[Iterable[str]] = None, smooth: int = 10,
-                title: Optional[str] = None) -> str:
-    """Validation metrics and smoothed training losses against iteration, one line per run.
+def seed_bands(table: pd.DataFrame, smooth: int = 1, by_row: bool = True) -> pd.DataFrame:
+    """Mean line and min-max band over the seeds of each row, per iteration.
+
+    Runs named ``row/seedN`` (the experiments runner's folders) are the seeds of
+    ``row``; any other run is a row by itself. Training values (losses, ``lr``) are
+    first smoothed per run (:func:`_smooth`, centred, over ``smooth`` logged
+    points); validation values are used as logged.
 
     Args:
         table: From :func:`read_scalars`.
-        out_file: Image path (format from its extension, e.g. .png).
+        smooth: Moving-average window over a run's logged training points (1: raw).
+        by_row: False: every run is a row by itself (no band).
+
+    Returns:
+        pandas.DataFrame: Columns ``row``, ``kind``, ``metric``, ``iteration``,
+        ``mean``, ``min``, ``max`` (over the seeds that logged that iteration) and
+        ``n`` (how many did); rows in order of first appearance, iterations ascending.
+    """
+    cols = ['row', 'kind', 'metric', 'iteration', 'mean', 'min', 'max', 'n']
+    parts = []
+    for (run, kind, metric), d in table.groupby(['run', 'kind', 'metric'], sort=False):
+        d = d.sort_values('iteration')
+        values = d['value'].to_numpy(float)
+        if kind == 'train':
+            values = _smooth(values, smooth)
+        parts.append(pd.DataFrame(dict(row=row_name(run) if by_row else run, kind=kind, metric=metric,
+                                       iteration=d['iteration'].to_numpy(), value=values)))
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    data = pd.concat(parts, ignore_index=True)
+    order = {r: i for i, r in enumerate(dict.fromkeys(data['row']))}
+    out = data.groupby(['row', 'kind', 'metric', 'iteration'], sort=False)['value'].agg(
+        ['mean', 'min', 'max', 'count']).reset_index().rename(columns={'count': 'n'})
+    out['_order'] = out['row'].map(order)
+    out = out.sort_values(['_order', 'kind', 'metric', 'iteration'], kind='stable')
+    return out.drop(columns='_order').reset_index(drop=True)[cols]
+
+
+def loss_change(table: pd.DataFrame, smooth: int = 10) -> pd.DataFrame:
+    """Where each training loss starts and ends, per row (the paper's sec. 5.1 argument).
+
+    The paper argues from these numbers that IoU is the better objectness target:
+    centerness loss 0.636 -> 0.612, IoU loss 0.62 -> 0.5.
+
+    Args:
+        table: From :func:`read_scalars`.
+        smooth: Centred moving-average window over a run's logged points, before
+            the mean over seeds (:func:`seed_bands`).
+
+    Returns:
+        pandas.DataFrame: ``row``, ``metric`` (each ``loss*`` key), ``first_iteration``,
+        ``first``, ``last_iteration``, ``last``, ``change`` (last - first), ``seeds``.
+    """
+    bands = seed_bands(table[table['metric'].str.startswith('loss')], smooth)
+    bands = bands[bands['kind'] == 'train']
+    rows = []
+    for (row, metric), d in bands.groupby(['row', 'metric'], sort=False):
+        first, last = d.iloc[0], d.iloc[-1]
+        rows.append(dict(row=row, metric=metric, first_iteration=int(first['iteration']),
+                         first=first['mean'], last_iteration=int(last['iteration']),
+                         last=last['mean'], change=last['mean'] - first['mean'],
+                         seeds=int(d['n'].max())))
+    return pd.DataFrame(rows, columns=['row', 'metric', 'first_iteration', 'first',
+                                       'last_iteration', 'last', 'change', 'seeds'])
+
+
+def study_scalars(source: Source, work_dir: Optional[str] = None) -> pd.DataFrame:
+    """:func:`read_scalars` of every run of a study that has logged anything.
+
+    Args:
+        source: A study, a study's work dir, a run folder or a list of them (see
+            :func:`owp.analysis.find_runs`).
+        work_dir: A study's work dir (see :func:`owp.analysis.find_runs`).
+
+    Returns:
+        pandas.DataFrame: As :func:`read_scalars`; runs named ``row/seedS``. Runs
+        that have not logged yet are left out with a warning naming them.
+
+    Raises:
+        FileNotFoundError: No run has a ``scalars.json``: names the runs and where
+            they stand.
+    """
+    runs = find_runs(source, work_dir)
+    have, missing = {}, []
+    for name, folder in runs.items():
+        if glob.glob(osp.join(folder, '*', 'vis_data', 'scalars.json')) or \
+                osp.isfile(osp.join(folder, 'vis_data', 'scalars.json')):
+            have[name] = folder
+        else:
+            missing.append(f'{name} ({run_state_note(folder)})')
+    if not have:
+        raise FileNotFoundError(
+            f'no run of {source} has logged scalars (<run>/<timestamp>/vis_data/scalars.json, '
+            f"written by mmengine's LocalVisBackend from the first logged iteration on): "
+            f'{"; ".join(missing)}. Train them first (`python -m owp.experiments run STUDY`)')
+    if missing:
+        warnings.warn(f'left out, no scalars.json yet: {"; ".join(missing)}', stacklevel=2)
+    return read_scalars(have)
+
+
+def _style_axes(ax, xlabel='iteration'):
+    ax.set_xlabel(xlabel)
+    ax.grid(alpha=0.3)
+
+
+def plot_curves(table: pd.DataFrame, out_file: Optional[str] = None,
+                metrics: Optional[Iterable[str]] = None, losses: Optional[Iterable[str]] = None,
+                smooth: int = 10, title: Optional[str] = None,
+                rows: Optional[Sequence[str]] = None, labels: Optional[Mapping[str, str]] = None,
+                bands: bool = True):
+    """Validation metrics and smoothed training losses against iteration, runs side by side.
+
+    Args:
+        table: From :func:`read_scalars` (or :func:`study_scalars`).
+        out_file: Where to save: a ``.png`` path (a ``.pdf`` beside it too), a path
+            without extension (both), or another format matplotlib knows (that one
+            only). None: return the figure (a notebook shows it).
         metrics: Validation metrics to plot, one panel each (default: every one
             in ``table``). Metrics in [0, 1] are drawn in percent.
         losses: Training losses to plot, one panel each (default: ``loss`` when
             logged, else every ``loss*`` key).
         smooth: Centred moving-average window over logged loss points (1: raw);
-            the logged values are drawn faintly behind.
+            the logged values of a single-seed row are drawn faintly behind.
         title: Figure title.
+        rows: Row order that fixes the colours (:func:`owp.analysis.row_colors`),
+            e.g. the study's rows (:func:`owp.analysis.study_rows`); default: as
+            they appear in ``table``.
+        labels: ``{row: legend label}``, e.g. naming the score mode.
+        bands: Draw the seeds of a row (``row/seedN`` runs) as their mean with a
+            min-max band; False: one line per run.
 
     Returns:
-        str: ``out_file``.
+        str or matplotlib.figure.Figure: ``out_file``, or the figure when it is None.
 
     Raises:
         ValueError: A requested metric or loss that no run logged, or nothing to plot.
     """
     import matplotlib
-    matplotlib.use('Agg')
+    if out_file is not None:
+        matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     val = table[table['kind'] == 'val']
@@ -235,41 +357,302 @@ def plot_curves(table: pd.DataFrame, out_file: str, metrics: Optional[Iterable[s
     panels = [('val', m) for m in metrics] + [('train', m) for m in losses]
     if not panels:
         raise ValueError('plot_curves: nothing to plot (no validation metric or loss logged)')
-    runs = list(dict.fromkeys(table['run']))
-    colors: Dict[str, str] = {r: f'C{i % 10}' for i, r in enumerate(runs)}
+    series = seed_bands(table, smooth, by_row=bands)
+    names = list(dict.fromkeys(series['row']))
+    if bands and rows:  # the study's order, then any other row
+        names = [r for r in dict.fromkeys(rows) if r in names] + \
+            [r for r in names if r not in set(rows)]
+    if bands:
+        colors = row_colors(list(rows or []) + names)
+    else:  # seeds of a row are different lines here: a colour per run
+        colors = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
+    labels = dict(labels or {})
     cols = min(len(panels), 3)
     nrows = (len(panels) + cols - 1) // cols
-    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.2 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.4 * cols, 3.3 * nrows), squeeze=False)
+    seeds_of = {}
     for ax, (kind, metric) in zip(axes.flat, panels):
-        src = val if kind == 'val' else train
-        data = src[src['metric'] == metric]
-        percent = kind == 'val' and data['value'].between(0, 1).all()
-        for run in runs:
-            d = data[data['run'] == run].sort_values('iteration')
+        data = series[(series['kind'] == kind) & (series['metric'] == metric)]
+        percent = kind == 'val' and data['min'].between(0, 1).all() and \
+            data['max'].between(0, 1).all()
+        scale = 100 if percent else 1
+        for name in names:
+            d = data[data['row'] == name]
             if d.empty:
                 continue
-            y = d['value'].to_numpy()
-            if kind == 'val':
-                ax.plot(d['iteration'], y * 100 if percent else y, marker='o', ms=3,
-                        color=colors[run], label=run)
-            else:
-                if smooth > 1:
-                    ax.plot(d['iteration'], y, color=colors[run], alpha=0.25, lw=0.8)
-                ax.plot(d['iteration'], _smooth(y, smooth), color=colors[run], label=run)
-        label = f'{metric} (%)' if percent else metric
-        if kind == 'train' and smooth > 1:
-            label += f' (faint: as logged; line: mean of {smooth})'
-        ax.set_title(label, fontsize=9)
-        ax.set_xlabel('iteration')
-        ax.grid(alpha=0.3)
+            n = int(d['n'].max())
+            seeds_of[name] = max(seeds_of.get(name, 0), n)
+            marker = dict(marker='o', ms=3) if kind == 'val' else {}
+            if kind == 'train' and smooth > 1 and n == 1:
+                raw = train[(train['metric'] == metric)
+                            & ((train['run'].map(row_name) if bands else train['run']) == name)]
+                raw = raw.sort_values('iteration')
+                ax.plot(raw['iteration'], raw['value'], color=colors[name], alpha=0.25, lw=0.8)
+            ax.plot(d['iteration'], d['mean'] * scale, color=colors[name], **marker)
+            if n > 1:
+                ax.fill_between(d['iteration'], d['min'] * scale, d['max'] * scale,
+                                color=colors[name], alpha=0.2, lw=0)
+        if kind == 'val':
+            ylabel = f'{metric} (%)' if percent else metric
+            ax.set_title(f'validation {metric}', fontsize=9)
+        else:
+            ylabel = metric
+            ax.set_title(f'training {metric}' + (f' (centred mean of {smooth} logged points)'
+                                                 if smooth > 1 else ''), fontsize=9)
+        ax.set_ylabel(ylabel)
+        _style_axes(ax)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis('off')
-    handles = [plt.Line2D([], [], color=colors[r], marker='o', ms=3) for r in runs]
-    fig.legend(handles, runs, loc='lower center', ncol=min(len(runs), 4), fontsize=8,
+    handles, texts = [], []
+    for name in names:
+        n = seeds_of.get(name, 1)
+        handles.append(plt.Line2D([], [], color=colors[name], marker='o', ms=3))
+        texts.append(labels.get(name, name) + (f' (mean of {n} seeds; band: min-max)'
+                                               if n > 1 else ''))
+    fig.legend(handles, texts, loc='lower center', ncol=min(len(names), 3), fontsize=8,
                frameon=False)
     if title:
         fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.06 if nrows == 1 else 0.04, 1, 1))
-    fig.savefig(out_file, dpi=120)
+    legend_rows = (len(names) + 2) // 3
+    fig.tight_layout(rect=(0, min(0.05 * legend_rows / nrows + 0.02, 0.4), 1, 1))
+    if out_file is None:
+        return fig
+    root, ext = osp.splitext(out_file)
+    if ext.lower() in ('', '.png', '.pdf'):
+        save_figure(fig, out_file)
+    else:
+        fig.savefig(out_file, dpi=150, bbox_inches='tight')
     plt.close(fig)
     return out_file
+
+
+# ------------------------------------------------------------------ figure 6
+def _dumped_config(run_dir: str) -> str:
+    """The config mmengine dumped for a run's latest training start."""
+    found = sorted(glob.glob(osp.join(run_dir, '*', 'vis_data', 'config.py')))
+    if found:
+        return found[-1]
+    found = sorted(glob.glob(osp.join(run_dir, '*.py')))
+    if len(found) == 1:
+        return found[0]
+    raise FileNotFoundError(
+        f'{run_dir}: no dumped config (<timestamp>/vis_data/config.py, which mmengine writes '
+        'when training starts): was this run trained with `mim train` / the experiments runner?')
+
+
+def run_settings(run_dir: str) -> dict:
+    """What a run was trained with, read from the config mmengine dumped for it.
+
+    Args:
+        run_dir: A run folder (an mmengine work dir).
+
+    Returns:
+        dict: ``recipe`` ('joint' when the classifier trains from scratch with the
+        rest, 'finetune' when it trains from a ``load_from`` checkpoint, 'untrained'
+        or 'agnostic' for the other ``cls_mode``; 'fcos' for a stock FCOS head),
+        ``score_mode`` (the validation score), ``unknown_thr`` and ``unknown_start``
+        (unknown-object masking threshold and start iteration; None without masking),
+        ``load_from``, ``config`` (the dumped file).
+    """
+    from mmengine.config import Config
+    path = _dumped_config(run_dir)
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    head = cfg.model.get('bbox_head', {})
+    cls_mode = head.get('cls_mode', 'joint') if head.get('type') == 'OWPFCOSHead' else None
+    load_from = cfg.get('load_from')
+    if cls_mode is None:
+        recipe = 'fcos'
+    elif cls_mode == 'joint':
+        recipe = 'finetune' if load_from else 'joint'
+    else:
+        recipe = 'untrained' if cls_mode == 'frozen' else cls_mode
+    masking = head.get('unknown_masking') or None
+    return dict(recipe=recipe, score_mode=cfg.model.get('test_cfg', {}).get('score_mode'),
+                unknown_thr=masking['thr'] if masking else None,
+                unknown_start=int(masking.get('start_iter', 0)) if masking else None,
+                load_from=load_from, config=path)
+
+
+def score_labels(source: Source, work_dir: Optional[str] = None) -> Dict[str, str]:
+    """Legend labels naming each row's validation score mode: ``{row: 'row (score mode)'}``.
+
+    Args:
+        source: See :func:`owp.analysis.find_runs`.
+        work_dir: See :func:`owp.analysis.find_runs`.
+
+    Returns:
+        dict: One entry per row whose first run has a dumped config (from
+        :func:`run_settings`); the score mode is the config's ``test_cfg.score_mode``.
+    """
+    labels = {}
+    for name, folder in find_runs(source, work_dir).items():
+        row = row_name(name)
+        if row in labels:
+            continue
+        try:
+            mode = run_settings(folder)['score_mode']
+        except FileNotFoundError:
+            continue
+        labels[row] = f'{row} ({mode})' if mode else row
+    return labels
+
+
+#: The metrics of the paper's figure 6, one panel row each.
+FIGURE6_METRICS = ('base/AP', 'novel/AR@100')
+_RECIPE_ORDER = {'joint': 0, 'finetune': 1}
+
+
+def figure6_lines(table: pd.DataFrame, settings: Mapping[str, Mapping],
+                  metrics: Sequence[str] = FIGURE6_METRICS) -> pd.DataFrame:
+    """The lines of the paper's figure 6: one per (recipe, threshold, start iteration).
+
+    Args:
+        table: Validation scalars of the runs, from :func:`read_scalars`.
+        settings: ``{run: {'recipe', 'unknown_thr', 'unknown_start'}}`` (from
+            :func:`run_settings`). Runs without unknown-object masking
+            (``unknown_thr`` None) are left out; runs with the same settings
+            (seeds) make one line.
+        metrics: Validation metrics, one row of panels each.
+
+    Returns:
+        pandas.DataFrame: Columns ``metric``, ``recipe``, ``thr``, ``start``,
+        ``iteration``, ``mean``, ``min``, ``max``, ``n`` (runs at that point),
+        ``runs`` (their names, comma-separated); values as logged (fractions).
+
+    Raises:
+        ValueError: A run of ``table`` without settings, a masked run that logged
+            none of ``metrics``, or no masked run at all.
+    """
+    val = table[(table['kind'] == 'val') & table['metric'].isin(list(metrics))]
+    masked = {r: s for r, s in settings.items() if s.get('unknown_thr') is not None}
+    if not masked:
+        raise ValueError('figure 6: no run uses unknown-object masking '
+                         '(model.bbox_head.unknown_masking in its config); runs: '
+                         f'{", ".join(settings) or "none"}')
+    unknown = sorted(set(table['run']) - set(settings))
+    if unknown:
+        raise ValueError(f'figure 6: no settings for run(s) {", ".join(unknown)}')
+    parts = []
+    for run, s in masked.items():
+        d = val[val['run'] == run]
+        for metric in metrics:
+            if d[d['metric'] == metric].empty:
+                raise ValueError(
+                    f'figure 6: run {run} logged no validation {metric!r} (logged: '
+                    f'{", ".join(sorted(d["metric"].unique())) or "nothing"}): validate during '
+                    'training (train_cfg.val_interval, a val_evaluator with base_ap for AP, '
+                    'default_hooks.logger.log_metric_by_epoch=False)')
+        parts.append(d.assign(recipe=s['recipe'], thr=float(s['unknown_thr']),
+                              start=int(s['unknown_start'])))
+    data = pd.concat(parts, ignore_index=True)
+    keys = ['metric', 'recipe', 'thr', 'start', 'iteration']
+    out = data.groupby(keys)['value'].agg(['mean', 'min', 'max', 'count']).reset_index()
+    out = out.rename(columns={'count': 'n'})
+    out['runs'] = data.groupby(keys)['run'].agg(lambda r: ','.join(sorted(r))).to_numpy()
+    out['_m'] = out['metric'].map({m: i for i, m in enumerate(metrics)})
+    out['_r'] = out['recipe'].map(lambda r: _RECIPE_ORDER.get(r, len(_RECIPE_ORDER)))
+    out = out.sort_values(['_m', '_r', 'recipe', 'thr', 'start', 'iteration'], kind='stable')
+    return out.drop(columns=['_m', '_r']).reset_index(drop=True)
+
+
+def figure6_grid(source: Source, work_dir: Optional[str] = None,
+                 metrics: Sequence[str] = FIGURE6_METRICS) -> pd.DataFrame:
+    """:func:`figure6_lines` of a figure-6-style study, read from its runs.
+
+    Each run's masking threshold, start iteration and recipe come from the config
+    mmengine dumped for it (:func:`run_settings`), not from its name.
+
+    Args:
+        source: A study (e.g. ``figure6_shapes``), its work dir, or run folders.
+        work_dir: A study's work dir (see :func:`owp.analysis.find_runs`).
+        metrics: Validation metrics, one row of panels each.
+
+    Returns:
+        pandas.DataFrame: As :func:`figure6_lines`.
+    """
+    runs = find_runs(source, work_dir)
+    settings, skipped = {}, []
+    for name, folder in runs.items():
+        try:
+            settings[name] = run_settings(folder)
+        except FileNotFoundError:
+            skipped.append(f'{name} ({run_state_note(folder)})')
+    if skipped:
+        warnings.warn(f'figure 6: not started, left out: {"; ".join(skipped)}', stacklevel=2)
+    masked = {n: runs[n] for n, s in settings.items() if s['unknown_thr'] is not None}
+    if not masked:
+        raise ValueError(f'figure 6: no run of {source} uses unknown-object masking '
+                         f'(model.bbox_head.unknown_masking); runs: {", ".join(runs)}')
+    table = study_scalars(list(masked.values()))
+    validated = set(table.loc[table['kind'] == 'val', 'run'])
+    # a run still training before its first validation is left out; a finished run
+    # without validation is kept, and figure6_lines says how to validate
+    pending = [n for n in masked if n not in validated
+               and not osp.isfile(osp.join(masked[n], 'metrics.json'))]
+    if pending:
+        warnings.warn(f'figure 6: no validation logged yet, left out: {", ".join(pending)}',
+                      stacklevel=2)
+    keep = [n for n in masked if n not in pending]
+    if not keep:
+        raise FileNotFoundError(f'figure 6: no run of {source} has validated yet: '
+                                f'{", ".join(pending)}')
+    return figure6_lines(table[table['run'].isin(keep)], {n: settings[n] for n in keep}, metrics)
+
+
+def plot_figure6(lines: pd.DataFrame, out_file: Optional[str] = None,
+                 title: Optional[str] = None):
+    """The paper's figure 6: metric against iteration, one line per masking start.
+
+    One row of panels per metric, one panel per (recipe, threshold); in each, one
+    line per start iteration (its colour the same in every panel, its seeds as a
+    min-max band) and a dotted vertical line where masking starts.
+
+    Args:
+        lines: From :func:`figure6_lines` / :func:`figure6_grid`.
+        out_file: Path without extension (or ``.png``): PNG and PDF are written.
+        title: Figure title.
+
+    Returns:
+        matplotlib.figure.Figure: Left open (close it with ``plt.close(fig)``).
+    """
+    import matplotlib.pyplot as plt
+    metrics = list(dict.fromkeys(lines['metric']))
+    panels = list(dict.fromkeys(zip(lines['recipe'], lines['thr'])))
+    starts = sorted(lines['start'].unique())
+    colors = row_colors([str(s) for s in starts])
+    fig, axes = plt.subplots(len(metrics), len(panels), figsize=(3.6 * len(panels),
+                             3.0 * len(metrics) + 0.5), squeeze=False, sharex=True,
+                             sharey='row')
+    for i, metric in enumerate(metrics):
+        for j, (recipe, thr) in enumerate(panels):
+            ax = axes[i, j]
+            sel = lines[(lines['metric'] == metric) & (lines['recipe'] == recipe)
+                        & (lines['thr'] == thr)]
+            for start in starts:
+                d = sel[sel['start'] == start]
+                if d.empty:
+                    continue
+                n = int(d['n'].max())
+                label = f'from iteration {start}' + (f' ({n} seeds)' if n > 1 else '')
+                ax.plot(d['iteration'], d['mean'] * 100, marker='o', ms=3,
+                        color=colors[str(start)], label=label)
+                if n > 1:
+                    ax.fill_between(d['iteration'], d['min'] * 100, d['max'] * 100,
+                                    color=colors[str(start)], alpha=0.2, lw=0)
+                ax.axvline(start, color=colors[str(start)], ls=':', lw=1)
+            ax.set_title(f'{metric}: {recipe}, masking thr {thr:g}', fontsize=9)
+            ax.set_ylabel(f'{metric} (%)')
+            ax.tick_params(labelleft=True)
+            _style_axes(ax, 'iteration' if i == len(metrics) - 1 else '')
+    seeds = lines.groupby('start')['n'].max()
+    handles = [plt.Line2D([], [], color=colors[str(s)], marker='o', ms=3) for s in starts]
+    texts = [f'masking from iteration {s}' + (f' (mean of {seeds[s]} seeds; band: min-max)'
+                                              if seeds[s] > 1 else '') for s in starts]
+    fig.legend(handles, texts, loc='lower center', ncol=min(len(starts), 4), fontsize=8,
+               frameon=False)
+    fig.suptitle(title or 'Unknown-object masking: threshold x start iteration x recipe '
+                 '(paper fig. 6); dotted line: where masking starts', fontsize=10)
+    fig.tight_layout(rect=(0, 0.07 + 0.03 * ((len(starts) - 1) // 4), 1, 1))
+    if out_file is not None:
+        save_figure(fig, out_file)
+    return fig

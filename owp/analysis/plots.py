@@ -4,10 +4,13 @@ from typing import Dict, Mapping, Optional
 
 import numpy as np
 
+from .style import save_figure
+
 __all__ = ['plot_score_histograms', 'proposal_groups']
 
-GROUP_STYLE = (('novel object', 'tab:red'), ('base object', 'tab:blue'),
-               ('background', 'tab:gray'))
+#: Okabe-Ito colours (colour-blind safe), as in every owp figure: novel vermillion, base blue.
+GROUP_STYLE = (('novel object', '#D55E00'), ('base object', '#0072B2'),
+               ('background', '#999999'))
 
 
 def proposal_groups(dump: Mapping[str, np.ndarray], iou_thr: float = 0.5) -> Dict[str, np.ndarray]:
@@ -34,7 +37,7 @@ def plot_score_histograms(dumps: Mapping[str, Mapping[str, np.ndarray]], out_fil
 
     Args:
         dumps: ``{panel title: score dump}``.
-        out_file: PNG path.
+        out_file: Image path; a ``.png`` gets a ``.pdf`` beside it.
         key: Which array to histogram ('score', 'cls_prob', 'centerness', 'iou';
             'logits' is the deprecated spelling of 'cls_prob').
         iou_thr: IoU for the novel/base/background split.
@@ -65,7 +68,7 @@ def plot_score_histograms(dumps: Mapping[str, Mapping[str, np.ndarray]], out_fil
             ax.hist(values[mask], bins=edges, histtype='step', lw=1.6, color=color,
                     label=f'{group} ({mask.sum()})', density=True)
         ax.set_title(name, fontsize=9)
-        ax.set_xlabel(key)
+        ax.set_xlabel(f'proposal {key} (0-1)')
         ax.set_ylabel('density')
         ax.set_yscale('log')
         ax.legend(fontsize=7)
@@ -74,6 +77,9 @@ def plot_score_histograms(dumps: Mapping[str, Mapping[str, np.ndarray]], out_fil
     fig.suptitle(title or f'proposal {key} by what the proposal hits (IoU >= {iou_thr})',
                  fontsize=10)
     fig.tight_layout()
-    fig.savefig(out_file, dpi=110)
+    if out_file.lower().endswith('.png'):
+        save_figure(fig, out_file, dpi=110)  # and a PDF beside it
+    else:
+        fig.savefig(out_file, dpi=110)
     plt.close(fig)
     return out_file
