@@ -270,3 +270,125 @@ def test_classification_variant_scores_and_loss_weights():
     head.test_cfg.score_mode = 'logits*sqrt(centerness*iou)'
     res = head.predict_bbox(rpn_feats(), metas(), rpn(), head.test_cfg)[0]
     assert res.labels.max() < 3 and len(res) > 0
+
+
+# --- configs, training, evaluation ----------------------------------------------------
+
+OLN_SHAPES = ['oln-rpn_r18-tiny_fpn_1k_shapes.py', 'oln-box_r18-tiny_fpn_1k_shapes.py',
+              'oln-box-cls_r18-tiny_fpn_1k_shapes.py']
+
+
+def _config(*parts):
+    import os.path as osp
+
+    from conftest import CONFIGS
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(CONFIGS, *parts))
+
+
+@pytest.mark.parametrize('name', OLN_SHAPES)
+def test_shapes_oln_configs_differ_from_the_fcos_rows_only_in_the_model(name):
+    """Same data, schedule, hooks and evaluation as the FCOS shapes rows (the lead may
+    change the shapes schedule: these configs inherit it), same backbone and neck."""
+    from conftest import SHAPES_ROOT_CONFIG
+    from mmengine.config import Config
+    fcos, oln = Config.fromfile(SHAPES_ROOT_CONFIG).to_dict(), _config('shapes', name).to_dict()
+    for cfg in (fcos, oln):
+        for key in ('val_evaluator', 'test_evaluator'):
+            cfg[key].pop('base_ap', None)  # AP only where the model classifies
+    assert {k: v for k, v in fcos.items() if k != 'model'} == \
+        {k: v for k, v in oln.items() if k != 'model'}
+    for key in ('backbone', 'neck', 'data_preprocessor'):
+        assert oln['model'][key] == fcos['model'][key]
+
+
+def test_coco_oln_configs_have_olns_settings():
+    box = _config('coco', 'oln-box_r50_fpn_8e_coco-voc.py')
+    assert box.train_cfg.max_epochs == 8 and box.optim_wrapper.optimizer.lr == 0.02
+    assert 'clip_grad' not in box.optim_wrapper
+    warmup, steps = box.param_scheduler
+    assert (warmup.end, warmup.start_factor, warmup.by_epoch) == (500, 0.001, False)
+    assert steps.milestones == [6, 7] and steps.by_epoch
+    assert box.train_dataloader.batch_size * 8 == 16
+    assert box.train_dataloader.sampler.type == 'DefaultSampler'
+    assert box.model.backbone.init_cfg.checkpoint == 'torchvision://resnet50'
+    rpn = box.model.rpn_head
+    assert (rpn.anchor_generator.scales, rpn.anchor_generator.ratios) == ([8], [1.0])
+    assert rpn.anchor_generator.strides == [4, 8, 16, 32, 64]
+    assert rpn.loss_cls.loss_weight == 0 and rpn.loss_bbox.loss_weight == 10
+    assert rpn.bbox_coder.type == 'TBLRBBoxCoder' and rpn.reg_decoded_bbox
+    tr = box.model.train_cfg
+    assert (tr.rpn.objectness_assigner.pos_iou_thr, tr.rpn.objectness_sampler.num,
+            tr.rpn.objectness_sampler.pos_fraction) == (0.3, 256, 1.0)
+    assert (tr.rcnn.sampler.num, tr.rcnn.sampler.pos_fraction, tr.rcnn.assigner.pos_iou_thr) \
+        == (512, 0.25, 0.5)
+    for cfg in (tr.rpn_proposal, box.model.test_cfg.rpn):
+        assert cfg.nms is None and cfg.nms_pre == 2000 and cfg.max_per_img >= 5 * 2000
+    rcnn = box.model.test_cfg.rcnn
+    assert (rcnn.nms.iou_threshold, rcnn.max_per_img) == (0.7, 1500)
+    assert box.model.roi_head.bbox_head.loss_cls.loss_weight == 0
+    assert box.model.roi_head.bbox_roi_extractor.featmap_strides == [4, 8, 16, 32]
+    assert not box.val_evaluator.base_ap
+    cls = _config('coco', 'oln-box-cls_r50_fpn_8e_coco-voc.py')
+    assert cls.model.roi_head.bbox_head.loss_cls.loss_weight == 1
+    assert cls.model.roi_head.bbox_head.num_classes == cls.num_classes == 20
+    assert cls.model.test_cfg.rcnn.score_mode == 'logits*sqrt(centerness*iou)'
+    assert cls.val_evaluator.base_ap
+    alone = _config('coco', 'oln-rpn_r50_fpn_8e_coco-voc.py')
+    assert alone.model.type == 'RPN' and 'roi_head' not in alone.model
+    assert alone.model.rpn_head == box.model.rpn_head
+    assert alone.model.train_cfg.rpn == box.model.train_cfg.rpn
+
+
+def test_proposal_test_cfg_finds_where_max_per_img_lives():
+    from conftest import SHAPES_ROOT_CONFIG
+    from mmengine.config import Config
+
+    from owp.tools.eval_novel import _keep_enough_proposals
+    from owp.utils import proposal_test_cfg
+    for name, key in (('oln-box_r18-tiny_fpn_1k_shapes.py', 'rcnn'),
+                      ('oln-rpn_r18-tiny_fpn_1k_shapes.py', 'rpn')):
+        cfg = _config('shapes', name)
+        block, dotted = proposal_test_cfg(cfg.model)
+        assert block is cfg.model.test_cfg[key] and dotted == f'model.test_cfg.{key}'
+    cfg = Config.fromfile(SHAPES_ROOT_CONFIG)
+    assert proposal_test_cfg(cfg.model) == (cfg.model.test_cfg, 'model.test_cfg')
+    block = _config('shapes', 'oln-box_r18-tiny_fpn_1k_shapes.py').model.test_cfg.rcnn
+    _keep_enough_proposals(block, 2000, 'x.py', 'model.test_cfg.rcnn')
+    assert block.max_per_img == 2000
+
+
+def test_mim_train_and_eval_novel_two_stage(tiny_shapes, tmp_path, capsys):
+    """2 iterations of the shapes OLN-Box through `mim train`, then model-mode
+    eval_novel on its checkpoint: max_per_img is test_cfg.rcnn's (1500 -> 2000)."""
+    import json
+    import os
+    import os.path as osp
+    import subprocess
+    import sys
+
+    from conftest import CONFIGS, cfg_options_for
+
+    from owp.tools.eval_novel import main
+    config = osp.join(CONFIGS, 'shapes', 'oln-box_r18-tiny_fpn_1k_shapes.py')
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    work_dir = tmp_path / 'work'
+    opts = cfg_options_for(config, tiny_shapes)
+    cmd = [mim, 'train', 'mmdet', config, '--work-dir', str(work_dir),
+           '--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+           'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1', *opts]
+    env = dict(os.environ, PYTHONWARNINGS='ignore')
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert 'Iter(train) [2/2]' in out and 'loss_rpn_obj' in out and 'loss_bbox_score' in out
+    assert 'novel/AR@100' in out
+    result = tmp_path / 'm.json'
+    assert main([config, str(work_dir / 'iter_2.pth'), '--max-dets', '10,2000',
+                 '--out', str(result), '--work-dir', str(tmp_path / 'eval'),
+                 '--cfg-options', *opts]) == 0
+    err = capsys.readouterr().err
+    assert 'model.test_cfg.rcnn.max_per_img=1500' in err and 'raised to 2000' in err
+    got = json.loads(result.read_text())
+    assert {'AR@10', 'AR@2000', 'base/AR@2000'} <= set(got)
