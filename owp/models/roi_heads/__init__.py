@@ -1,3 +1,4 @@
-from .oln_roi_head import OLNBBoxHead, OLNRoIHead, box_iou_targets
+from .bbox_heads import OLNBBoxHead
+from .oln_roi_head import OLNRoIHead
 
-__all__ = ['OLNBBoxHead', 'OLNRoIHead', 'box_iou_targets']
+__all__ = ['OLNBBoxHead', 'OLNRoIHead']

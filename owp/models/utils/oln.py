@@ -3,14 +3,16 @@ Learning to Classify"), as small pure tensor functions.
 
 Boxes are ``(x1, y1, x2, y2)``; every function works on flat lists of boxes.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
+from mmdet.structures.bbox import bbox_overlaps
 from torch import Tensor
 
 from .objectness import centerness_target
 
-__all__ = ['OLN_SCORE_MODES', 'anchor_centerness', 'geometric_mean', 'oln_scores']
+__all__ = ['OLN_SCORE_MODES', 'anchor_centerness', 'box_iou_targets', 'geometric_mean',
+           'oln_scores']
 
 #: ``test_cfg.rcnn.score_mode`` values of OLN's box head, with what they need:
 #: the paper's OLN-Box score (sqrt of RPN centerness x box IoU), the same times
@@ -38,6 +40,28 @@ def anchor_centerness(anchors: Tensor, gt_bboxes: Tensor) -> Tensor:
     ltrb = torch.stack([cx - gt_bboxes[:, 0], cy - gt_bboxes[:, 1],
                         gt_bboxes[:, 2] - cx, gt_bboxes[:, 3] - cy], dim=1)
     return centerness_target(ltrb)
+
+
+def box_iou_targets(pos_priors: Tensor, pos_gt_bboxes: Tensor,
+                    num_neg: int) -> Tuple[Tensor, Tensor]:
+    """OLN-Box's IoU-score targets of one image's sampled RoIs (positives first).
+
+    The target of a positive RoI is the IoU of its box (the RPN's regressed
+    anchor, or a ground-truth box added as a proposal) with the ground truth it
+    was assigned, as in OLN's ``Shared2FCBBoxScoreHead``; negatives carry no loss.
+
+    Args:
+        pos_priors: (P, 4) boxes of the positive RoIs.
+        pos_gt_bboxes: (P, 4) their assigned ground-truth boxes.
+        num_neg: Number of negative RoIs that follow the positives.
+
+    Returns:
+        tuple: targets (P + num_neg,) and weights (P + num_neg,) (1 for positives).
+    """
+    pos = bbox_overlaps(pos_priors, pos_gt_bboxes, is_aligned=True)
+    targets = torch.cat([pos, pos.new_zeros(num_neg)])
+    weights = torch.cat([torch.ones_like(pos), pos.new_zeros(num_neg)])
+    return targets, weights
 
 
 def geometric_mean(a: Tensor, b: Tensor) -> Tensor:
