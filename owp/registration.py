@@ -16,6 +16,6 @@ needs numpy only.
 from . import engine  # noqa: F401
 from .datasets import split_datasets  # noqa: F401  (CheckedCocoDataset, OWPCocoDataset, OWPLVISV1Dataset)
 from .evaluation import metrics  # noqa: F401  (OWPRecallMetric, OWPScoreDump)
-from .models import dense_heads  # noqa: F401  (OWPFCOSHead)
+from .models import dense_heads, roi_heads  # noqa: F401  (OWPFCOSHead, OLN*Head)
 
 __all__ = []

@@ -40,28 +40,35 @@ def test_config_builds_and_steps(path):
     from mmdet.testing import demo_mm_inputs
 
     import owp.registration  # noqa: F401  (what custom_imports does)
-
+    from owp.utils import proposal_test_cfg
 
     cfg = Config.fromfile(path)
     assert cfg.custom_imports['imports'] == ['owp.registration']
     ds = cfg.train_dataloader.dataset
-    if 'split' in ds:  # split-aware dataset: classes come from the annotation file
-        assert cfg.model.bbox_head.num_classes == cfg.num_classes
-    else:
-        assert cfg.model.bbox_head.num_classes == len(ds.metainfo.classes)
+    num_classes = cfg.num_classes if 'split' in ds else len(ds.metainfo.classes)
+    final_cfg, _ = proposal_test_cfg(cfg.model)
+    if 'bbox_head' in cfg.model:  # one-stage (FCOS)
+        assert cfg.model.bbox_head.num_classes == num_classes
+    elif 'roi_head' in cfg.model:  # OLN-Box: one 'object' class unless it classifies
+        classifies = final_cfg.score_mode.startswith('logits')
+        assert cfg.model.roi_head.bbox_head.num_classes == (num_classes if classifies else 1)
+    else:  # an RPN alone: class-agnostic
+        assert cfg.model.type == 'RPN'
+
     assert cfg.val_evaluator.split == cfg.owp_split
     _null_init_cfg(cfg.model)
     init_default_scope('mmdet')
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
-    num_classes = cfg.model.bbox_head.num_classes
     packed = demo_mm_inputs(batch_size=1, image_shapes=[(3, 96, 96)], num_items=[3],
                             num_classes=num_classes)
     model.train()
     data = model.data_preprocessor(packed, True)
     losses = model(**data, mode='loss')
-    total = sum(v.sum() for k, v in losses.items() if 'loss' in k)
+    # a loss is a tensor or, per FPN level, a list of them (RPN heads)
+    total = sum(sum(x.sum() for x in (v if isinstance(v, list) else [v]))
+                for k, v in losses.items() if 'loss' in k)
     assert torch.isfinite(total)
     total.backward()
     model.eval()
@@ -71,7 +78,7 @@ def test_config_builds_and_steps(path):
     assert len(results) == 1
     pred = results[0].pred_instances
     assert pred.bboxes.shape[1] == 4
-    assert len(pred) <= cfg.model.test_cfg.max_per_img
+    assert len(pred) <= final_cfg.max_per_img
 
 
 @pytest.mark.parametrize('name, base_classes', [

@@ -46,8 +46,10 @@ from ..evaluation.functional.constants import SUBSETS
 __all__ = ['CLAIM_KINDS', 'Claim', 'ClaimPart', 'ManifestError', 'Row', 'Study', 'SCORE_MODES',
            'find_study', 'load_study', 'metric_key_ok', 'order_rows']
 
-#: ``test_cfg.score_mode`` values of OWPFCOSHead.
-SCORE_MODES = ('logits*centerness', 'logits*iou', 'centerness', 'iou', 'sqrt(centerness*iou)')
+#: ``test_cfg.score_mode`` values of OWPFCOSHead, and of OLN's heads
+#: (``owp.models.utils.OLN_SCORE_MODES``; an OLN-RPN alone scores 'centerness').
+SCORE_MODES = ('logits*centerness', 'logits*iou', 'centerness', 'iou', 'sqrt(centerness*iou)',
+               'logits*sqrt(centerness*iou)')
 # OWPRecallMetric's base AP keys (pycocotools' three, or LVISEval's summary).
 AP_NAMES = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'APr', 'APc', 'APf')
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')

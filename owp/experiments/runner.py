@@ -372,6 +372,7 @@ def evaluate_run(study: Study, spec: RunSpec) -> Dict[str, Dict[str, float]]:
     from mmengine.runner import Runner
 
     import owp.registration  # noqa: F401  registers owp's modules, installs the safe loader
+    from owp.utils import proposal_test_cfg
     row = study.row(spec.row)
     out = {}
     for score in row.scores:
@@ -389,12 +390,14 @@ def evaluate_run(study: Study, spec: RunSpec) -> Dict[str, Dict[str, float]]:
             metric['dump_proposals'] = osp.join(eval_dir, PROPOSALS_FILE)
             cfg.model.test_cfg.with_score_components = True
         cfg.test_evaluator = [metric]
+        # test_cfg, or test_cfg.rcnn / .rpn of two-stage and RPN models (OLN)
+        final_cfg, _ = proposal_test_cfg(cfg.model)
         if study.score_dump:
             cfg.test_evaluator.append(dict(type='OWPScoreDump', ann_file=ev.ann_file,
                                            out_file=osp.join(eval_dir, 'scores.npz')))
-            cfg.model.test_cfg.with_score_components = True
-        cfg.model.test_cfg.score_mode = score
-        cfg.model.test_cfg.max_per_img = max(study.max_dets)
+            final_cfg.with_score_components = True
+        final_cfg.score_mode = score
+        final_cfg.max_per_img = max(study.max_dets)
         cfg.load_from = spec.final_checkpoint
         cfg.resume = False
         cfg.work_dir = eval_dir

@@ -1,4 +1,5 @@
-# Importing dense_heads registers OWPFCOSHead in mmdet's MODELS.
-from .dense_heads import OWPFCOSHead
+# Importing dense_heads and roi_heads registers OWPFCOSHead and OLN's heads in mmdet's MODELS.
+from .dense_heads import OLNRPNHead, OWPFCOSHead
+from .roi_heads import OLNBBoxHead, OLNRoIHead
 
-__all__ = ['OWPFCOSHead']
+__all__ = ['OLNBBoxHead', 'OLNRPNHead', 'OLNRoIHead', 'OWPFCOSHead']

@@ -146,18 +146,20 @@ def _eval_results_file(args, results) -> Dict[str, float]:
                          else f'eval_novel: error: {e}')
 
 
-def _keep_enough_proposals(test_cfg, kmax: int, config: str) -> None:
-    """Raise ``test_cfg.max_per_img`` to the largest k, saying so (never lowers it).
+def _keep_enough_proposals(test_cfg, kmax: int, config: str,
+                           name: str = 'model.test_cfg') -> None:
+    """Raise ``max_per_img`` of ``test_cfg`` (called ``name`` in messages) to the largest
+    k, saying so (never lowers it).
 
     With fewer proposals kept per image than k, AR@k would silently equal
     AR@max_per_img. OLN's protocol evaluates 1500 per image.
     """
     kept = test_cfg.get('max_per_img')
     if kept is not None and kept < kmax:
-        print(f'eval_novel: warning: {config} keeps model.test_cfg.max_per_img={kept} '
+        print(f'eval_novel: warning: {config} keeps {name}.max_per_img={kept} '
               f'proposals per image, fewer than the largest k ({kmax}): raised to {kmax} for '
               f'this evaluation (else AR@k for every k > {kept} would equal AR@{kept}); '
-              f'--cfg-options model.test_cfg.max_per_img={kmax} silences this',
+              f'--cfg-options {name}.max_per_img={kmax} silences this',
               file=sys.stderr)
     if kept is None or kept < kmax:
         test_cfg.max_per_img = kmax
@@ -184,9 +186,12 @@ def eval_model(args) -> Dict[str, float]:
                               subsets=args.subsets, protocol=args.protocol,
                               max_dets=args.max_dets, base_ap=ev.get('base_ap', False),
                               dump_proposals=args.dump_proposals)
-    test_cfg = cfg.model.get('test_cfg')
+    # the block that decides the final boxes: test_cfg, or test_cfg.rcnn / .rpn of
+    # two-stage and RPN models (OLN)
+    from owp.utils import proposal_test_cfg
+    test_cfg, name = proposal_test_cfg(cfg.model)
     if test_cfg is not None:
-        _keep_enough_proposals(test_cfg, max(args.max_dets), args.config)
+        _keep_enough_proposals(test_cfg, max(args.max_dets), args.config, name)
         if args.dump_proposals:
             test_cfg.with_score_components = True  # OWPFCOSHead's; other heads ignore it
     cfg.load_from = args.checkpoint

@@ -1,9 +1,9 @@
 """Small helpers for moving configs between data locations."""
-from typing import List
+from typing import List, Optional, Tuple
 
 from mmengine.config import Config
 
-__all__ = ['set_data_root', 'data_root_cfg_options']
+__all__ = ['set_data_root', 'data_root_cfg_options', 'proposal_test_cfg']
 
 _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 _EVALUATORS = ('val_evaluator', 'test_evaluator')
@@ -55,3 +55,24 @@ def set_data_root(cfg: Config, data_root: str) -> Config:
 def data_root_cfg_options(cfg: Config, data_root: str) -> List[str]:
     """:func:`set_data_root` as ``--cfg-options`` words for ``mim train``."""
     return [f'{k}={v}' for k, v in _moves(cfg, data_root)]
+
+
+def proposal_test_cfg(model_cfg: dict) -> Tuple[Optional[dict], str]:
+    """The ``test_cfg`` block that decides a model's final boxes, and its dotted name.
+
+    ``test_cfg.rcnn`` of a two-stage model (``roi_head``), ``test_cfg.rpn`` of an
+    RPN detector (``rpn_head`` alone), else ``test_cfg`` (one-stage heads, e.g.
+    ``OWPFCOSHead``): where ``max_per_img`` and ``score_mode`` live.
+
+    Args:
+        model_cfg: The ``model`` field of a config.
+
+    Returns:
+        tuple: the block (None if the model has none) and e.g. ``'model.test_cfg.rcnn'``.
+    """
+    test_cfg = model_cfg.get('test_cfg')
+    key = ('rcnn' if model_cfg.get('roi_head') is not None
+           else 'rpn' if model_cfg.get('rpn_head') is not None else None)
+    if key is None:
+        return test_cfg, 'model.test_cfg'
+    return (None if test_cfg is None else test_cfg.get(key)), f'model.test_cfg.{key}'

@@ -1,0 +1,3 @@
+from .oln_bbox_head import OLNBBoxHead
+
+__all__ = ['OLNBBoxHead']
