@@ -78,9 +78,14 @@ def test_sigkill_and_resume_equals_straight_training(tiny_shapes, tmp_path):
     assert a['state_dict'].keys() == b['state_dict'].keys()
     for k, v in a['state_dict'].items():
         assert torch.equal(v, b['state_dict'][k]), k
-    # the momentum buffers too, and the lr the schedulers reached
-    for sa, sb in zip(a['optimizer']['state'].values(), b['optimizer']['state'].values()):
-        assert torch.equal(sa['momentum_buffer'], sb['momentum_buffer'])
+    # the optimizer's state too (AdamW's step and both moments on shapes), and the lr the
+    # schedulers reached
+    state_a, state_b = a['optimizer']['state'], b['optimizer']['state']
+    assert state_a.keys() == state_b.keys() and len(state_a) > 0
+    for sa, sb in zip(state_a.values(), state_b.values()):
+        assert sa.keys() == sb.keys() and {'exp_avg', 'exp_avg_sq'} <= sa.keys()
+        for key, va in sa.items():
+            assert torch.equal(va, sb[key]), key
     assert [g['lr'] for g in a['optimizer']['param_groups']] == \
         [g['lr'] for g in b['optimizer']['param_groups']]
     ma = json.loads((straight / 'metrics.json').read_text())
