@@ -274,3 +274,29 @@ def test_failed_run_is_reported_and_does_not_stop_the_others(tmp_path, tiny_shap
     assert status['broken/seed0'][0] == 'failed' and 'cls_mode' in status['broken/seed0'][1]
     assert status['after/seed0'] == ('waiting', 'for broken/seed0 (failed)')
     assert status['fine/seed0'][0] == 'done'
+
+
+def test_oln_rows_train_and_evaluate_with_their_own_test_cfg(tmp_path, tiny_shapes, capsys):
+    """OLN's final boxes come from test_cfg.rpn (OLN-RPN) / test_cfg.rcnn (OLN-Box): the runner
+    must set max_per_img and the proposal dump there, not on the top-level test_cfg."""
+    from owp.experiments import load_study, run_study
+    from owp.experiments.runner import PROPOSALS_INFO_FILE
+    study = str(tmp_path / 'oln')
+    _write_study(study, [
+        dict(name='rpn', config=osp.join(SHAPES, 'oln-rpn_r18-tiny_fpn_1k_shapes.py'),
+             scores=['centerness']),
+        dict(name='box', config=osp.join(SHAPES, 'oln-box_r18-tiny_fpn_1k_shapes.py'),
+             scores=['sqrt(centerness*iou)']),
+    ], max_dets=[10, 50], metrics=['novel/AR@50'], data_root=tiny_shapes, dump_proposals=True,
+        cfg_options=dict(_tiny_options(), **{'train_cfg.max_iters': 2}))
+    work = str(tmp_path / 'work')
+    assert run_study(load_study(study), work, cfg_options=SCALE_64) == 0, capsys.readouterr().out
+    for row, tag, block in (('rpn', 'centerness', 'rpn'), ('box', 'sqrt_centerness_iou', 'rcnn')):
+        with open(osp.join(work, row, 'seed0', 'metrics.json')) as f:
+            scores = json.load(f)['scores']
+        assert {'novel/AR@10', 'novel/AR@50'} <= set(next(iter(scores.values())))
+        eval_dir = glob.glob(osp.join(work, row, 'seed0', 'eval_*'))
+        assert len(eval_dir) == 1, eval_dir
+        with open(osp.join(eval_dir[0], PROPOSALS_INFO_FILE)) as f:
+            info = json.load(f)
+        assert info['max_per_img'] == 50, (row, block, info)  # the study's largest k

@@ -386,12 +386,12 @@ def evaluate_run(study: Study, spec: RunSpec) -> Dict[str, Dict[str, float]]:
                       max_dets=list(study.eval_k),
                       # class-aware AP only where the score is: objectness alone is one label
                       base_ap=ev.get('base_ap', False) if score.startswith('logits') else False)
-        if study.dump_proposals:  # the proposals evaluated, for recall curves and galleries
-            metric['dump_proposals'] = osp.join(eval_dir, PROPOSALS_FILE)
-            cfg.model.test_cfg.with_score_components = True
-        cfg.test_evaluator = [metric]
         # test_cfg, or test_cfg.rcnn / .rpn of two-stage and RPN models (OLN)
         final_cfg, _ = proposal_test_cfg(cfg.model)
+        if study.dump_proposals:  # the proposals evaluated, for recall curves and galleries
+            metric['dump_proposals'] = osp.join(eval_dir, PROPOSALS_FILE)
+            final_cfg.with_score_components = True
+        cfg.test_evaluator = [metric]
         if study.score_dump:
             cfg.test_evaluator.append(dict(type='OWPScoreDump', ann_file=ev.ann_file,
                                            out_file=osp.join(eval_dir, 'scores.npz')))
@@ -414,7 +414,7 @@ def evaluate_run(study: Study, spec: RunSpec) -> Dict[str, Dict[str, float]]:
                 image_dir=image_dir and osp.abspath(image_dir),
                 split=ev.split if isinstance(ev.split, str) else dict(ev.split),
                 protocol=study.protocol, subsets=list(study.subsets),
-                max_dets=list(study.eval_k), max_per_img=cfg.model.test_cfg.max_per_img))
+                max_dets=list(study.eval_k), max_per_img=final_cfg.max_per_img))
         out[score] = {k: float(v) for k, v in metrics.items() if not k.startswith('score_dump')}
     return out
 
