@@ -32,6 +32,23 @@ def test_results_mode_cli_loads_no_torch_or_mmdet(tmp_path):
     assert json.loads((tmp_path / 'm.json').read_text())['AR@10'] == 1.0
 
 
+def test_analysis_and_reading_a_score_dump_load_no_torch(tmp_path):
+    """owp.analysis (tables, curves, the histograms' dump reader) needs numpy, not torch."""
+    import numpy as np
+    path = str(tmp_path / 'd.npz')
+    np.savez(path, score=np.array([0.5]), novel_iou=np.array([0.7]), logits=np.array([0.2]))
+    assert _loaded_after('import owp.analysis') == []
+    read = ('import warnings\nfrom owp.analysis import load_score_dump\n'
+            'with warnings.catch_warnings():\n'
+            "    warnings.simplefilter('ignore', DeprecationWarning)\n"
+            f'    d = load_score_dump({path!r})\n'
+            "assert d['cls_prob'][0] == 0.2 and 'logits' not in d\n")
+    assert _loaded_after(read) == []
+    from owp.analysis import load_score_dump
+    from owp.evaluation.metrics import load_score_dump as metric_reader
+    assert load_score_dump is metric_reader  # one reader, re-exported by the metric
+
+
 def test_registration_module_registers_everything():
     code = ('import owp.registration\n'
             'from mmdet.registry import DATASETS, METRICS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS\n'

@@ -1,4 +1,4 @@
-from ..evaluation.metrics.owp_score_dump import load_score_dump
+from ..evaluation.functional.score_dump_io import load_score_dump
 from .curves import (
     figure6_grid,
     figure6_lines,

@@ -1,6 +1,7 @@
 # OLN-Box sized like the shapes FCOS (./fcos-owp_r18-tiny_fpn.py): the same half-width
 # ResNet-18 from scratch and the same 64-channel FPN at strides 8/16/32
-# (tests/test_oln.py checks that backbone and neck stay equal to it). Anchors of
+# (mmengine takes `model` from a single base, here the R50 OLN, so the backbone and
+# neck lines below restate the tiny FCOS's; tests/test_oln.py keeps them equal). Anchors of
 # 2 x stride (16, 32, 64 px) for the 10-72 px shapes, where OLN's 8 x stride fits
 # COCO; a 256-d box head. Every other setting is the R50 model's.
 _base_ = './oln-box_r50_fpn.py'

@@ -4,24 +4,18 @@
 # Class-agnostic: one 'object' class, the classifiers of both stages trained with
 # loss weight 0; boxes scored sqrt(RPN centerness x box IoU score).
 # Where owp deviates from OLN's code, and why: docs/design.md, "OLN".
+#
+# The data preprocessor and backbone are the FCOS model's; a two-stage detector has
+# no `bbox_head`, so the model dict is replaced (`_delete_`) and takes them from it.
+_base_ = './fcos-owp_r50_fpn.py'
+
 model = dict(
+    _delete_=True,
     type='FasterRCNN',
-    data_preprocessor=dict(
-        type='DetDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_size_divisor=32),
-    backbone=dict(
-        type='ResNet',
-        depth=50,
-        num_stages=4,
-        out_indices=(0, 1, 2, 3),
-        frozen_stages=1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=True,
-        style='pytorch',
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+    data_preprocessor={{_base_.model.data_preprocessor}},
+    backbone={{_base_.model.backbone}},
+    # OLN's FPN: P2-P6 from C2-C5, P6 max-pooled (mmdet's FPN defaults), where
+    # FCOS's is P3-P7 with extra convs on P5.
     neck=dict(
         type='FPN',
         in_channels=[256, 512, 1024, 2048],

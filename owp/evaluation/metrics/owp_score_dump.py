@@ -26,13 +26,12 @@ from mmengine.fileio import get_local_path
 
 from ...datasets.splits import SplitSpec, resolve_split
 from ..functional import box_iou_xywh
+from ..functional.score_dump_io import load_score_dump  # re-exported: the dump's reader
 
 __all__ = ['OWPScoreDump', 'SCORE_COMPONENTS', 'best_iou', 'load_score_dump']
 
 #: Per-proposal fields the head attaches with ``with_score_components=True``.
 SCORE_COMPONENTS = ('cls_prob', 'centerness', 'iou')
-#: Old spellings of score components, still read (deprecated, see docs/design.md).
-DEPRECATED_COMPONENTS = {'logits': 'cls_prob'}
 
 
 def best_iou(proposals: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -136,20 +135,3 @@ class OWPScoreDump(BaseMetric):
         os.makedirs(osp.dirname(osp.abspath(self.out_file)), exist_ok=True)
         np.savez_compressed(self.out_file, **arrays)
         return dict(num_proposals=float(len(arrays['score'])))
-
-
-def load_score_dump(path: str) -> Dict[str, np.ndarray]:
-    """Read a file written by :class:`OWPScoreDump` into a dict of arrays.
-
-    A dump written before the ``logits`` -> ``cls_prob`` rename is read with
-    its column renamed (and a deprecation warning).
-    """
-    with np.load(path) as z:
-        out = {k: z[k] for k in z.files}
-    for old, new in DEPRECATED_COMPONENTS.items():
-        if old in out and new not in out:
-            warnings.warn(f'{path}: score component {old!r} is now called {new!r}; renamed '
-                          'on reading (write the dump again to silence this)',
-                          DeprecationWarning, stacklevel=2)
-            out[new] = out.pop(old)
-    return out
