@@ -45,7 +45,7 @@ def main(argv=None):
     wall = time.time() - t0
     if proc.returncode != 0:
         sys.exit(f'training failed (exit {proc.returncode}); log in {args.work_dir}')
-    logs = sorted(glob.glob(osp.join(args.work_dir, '*', 'vis_data', '*.json')))
+    logs = sorted(glob.glob(osp.join(args.work_dir, '*', 'vis_data', '[0-9]*.json')))
     if not logs:
         sys.exit(f'no json log under {args.work_dir}/*/vis_data/')
     with open(logs[-1]) as f:
