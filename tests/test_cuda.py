@@ -114,12 +114,15 @@ def quiet_logger():
 
 @pytest.fixture
 def fp32_cuda():
-    """Full float32 matrix products and convolutions on CUDA (no TF32) inside the test."""
-    old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    """Full float32 matrix products and convolutions on CUDA (no TF32) inside the test.
+
+    Set, never read: torch >= 2.9 raises when the legacy flags are read after its
+    newer ``fp32_precision`` API was used. Restored to torch's defaults.
+    """
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     yield
-    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+    torch.backends.cudnn.allow_tf32 = True
 
 
 def _set(cfg, dotted, value):
