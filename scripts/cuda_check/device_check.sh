@@ -9,6 +9,7 @@
 # The most valuable results come first; each stage gets a timeout from BUDGET_S.
 #
 #   OUT=results DEVCHECK=.devcheck bash scripts/cuda_check/device_check.sh
+#   (PYTEST_ARGS='-k train' FULL_BUILD=0 TIME_ITERS=0: one test, nothing else)
 #
 # DEVCHECK holds: whl/*.whl, mmcv-2.1.0.tar.gz, shapes/ (a shapes dataset), and
 # repo/ (the owp tree to test; default: this checkout). Writes into OUT: summary.txt,
@@ -79,12 +80,12 @@ rc=$?
 say "mmcv build (ops: ${MMCV_OPS:-all}): exit $rc after $(( $(date +%s) - t0 ))s"
 if [ $rc -ne 0 ]; then grep -n -i -m 20 "error" "$OUT/mmcv_build.log"; tail -20 "$OUT/mmcv_build.log"; exit 1; fi
 export PYTHONPATH=$src:$REPO${PYTHONPATH:+:$PYTHONPATH}
-say "$($PY -c 'import mmcv, mmcv.ops, mmdet, mmengine; print("mmcv", mmcv.__version__, mmcv.ops.get_compiling_cuda_version(), "mmdet", mmdet.__version__, "mmengine", mmengine.__version__)' 2>&1 | tail -1)"
+say "$($PY -c 'import mmcv, mmcv.ops, mmdet, mmengine; print("stack: mmcv", mmcv.__version__, "CUDA", mmcv.ops.get_compiling_cuda_version(), "mmdet", mmdet.__version__, "mmengine", mmengine.__version__)' 2>&1 | grep -e '^stack' -e Error | tail -1)"
 
 # 3. the CUDA check
 t0=$(date +%s)
 timeout $(cap 70) $PY -m pytest -q -rA tests/test_cuda.py --basetemp=/tmp/owp_ptc \
-  --junitxml="$OUT/junit.xml" > "$OUT/pytest.log" 2>&1
+  --junitxml="$OUT/junit.xml" ${PYTEST_ARGS:-} > "$OUT/pytest.log" 2>&1
 rc=$?
 say "pytest tests/test_cuda.py: exit $rc after $(( $(date +%s) - t0 ))s"
 grep -E "^(PASSED|FAILED|ERROR|SKIPPED)|passed|failed" "$OUT/pytest.log" | tee -a "$OUT/summary.txt"
@@ -97,13 +98,15 @@ for case in ET.parse(sys.argv[1]).iter('testcase'):
 PYEOF
 (cd /tmp/owp_ptc 2>/dev/null && find . -name '*.log' | tar czf "$OUT/logs.tgz" -T -)
 
-# 4. s/it of the shapes FCOS config on this GPU
+# 4. s/it of the shapes FCOS config on this GPU (TIME_ITERS=0: skipped)
+[ "$TIME_ITERS" -gt 0 ] && {
 t0=$(date +%s)
 timeout $(cap 5) $PY scripts/cuda_check/time_train.py \
   configs/shapes/fcos_r18-tiny_fpn_1k_shapes.py "$DEVCHECK/shapes/" /tmp/owp_time \
   --iters "$TIME_ITERS" > "$OUT/time_train.log" 2>&1
 rc=$?
 say "time_train: exit $rc after $(( $(date +%s) - t0 ))s: $(tail -1 "$OUT/time_train.log")"
+}
 # 5. with the time left: mmcv 2.1.0 with ALL its CUDA ops (does the full build work
 # with this CUDA/torch?); ninja keeps going past failures (-k 0) so every failing
 # file shows, and the count of compiled objects says how far it got
