@@ -80,7 +80,7 @@ rc=$?
 say "mmcv build (ops: ${MMCV_OPS:-all}): exit $rc after $(( $(date +%s) - t0 ))s"
 if [ $rc -ne 0 ]; then grep -n -i -m 20 "error" "$OUT/mmcv_build.log"; tail -20 "$OUT/mmcv_build.log"; exit 1; fi
 export PYTHONPATH=$src:$REPO${PYTHONPATH:+:$PYTHONPATH}
-say "$($PY -c 'import mmcv, mmcv.ops, mmdet, mmengine; print("stack: mmcv", mmcv.__version__, "CUDA", mmcv.ops.get_compiling_cuda_version(), "mmdet", mmdet.__version__, "mmengine", mmengine.__version__)' 2>&1 | grep -e '^stack' -e Error | tail -1)"
+say "$($PY -c 'import mmcv, mmcv.ops, mmdet, mmengine; print("stack: mmcv", mmcv.__version__, "CUDA", mmcv.ops.get_compiling_cuda_version(), "mmdet", mmdet.__version__, "mmengine", mmengine.__version__)' 2>&1 | tail -3 | tr '\n' ' ')"
 
 # 3. the CUDA check
 t0=$(date +%s)

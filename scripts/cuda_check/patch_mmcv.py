@@ -3,9 +3,11 @@
     python scripts/cuda_check/patch_mmcv.py MMCV_SRC [--ops nms,roi_align,focal_loss]
 
 Always: ``pytorch_cuda_helper.hpp`` and ``ms_deform_attn_cuda.cu`` include
-``<THC/THCAtomics.cuh>``, a header torch's CPU wheels (and newer torch) no longer
-ship; it only ever forwarded to ``<ATen/cuda/Atomic.cuh>``, which is included
-instead (nvcc 13.0 then compiles mmcv 2.1.0's kernels against torch 2.13 headers).
+``<THC/THCAtomics.cuh>``, a header that torch 2.13's wheel does not have (no
+``include/THC/`` at all); it only forwarded to ``<ATen/cuda/Atomic.cuh>``, which
+is included instead. With it, nvcc 13.0 compiles mmcv 2.1.0's kernels against
+torch 2.13's headers, and on an H200 machine (torch 2.11.0+cu130) all 136 sources
+of mmcv 2.1.0 compiled and linked (docs/cuda_check.md).
 
 With ``--ops``: build only those ops (what owp and mmdet's FCOS / OLN paths call:
 ``nms``, ``roi_align``, ``focal_loss``), to fit a short GPU lease. The C++ files of
