@@ -12,7 +12,8 @@ its test set, keeping every candidate of the final NMS with its score components
 The candidates are then scored each way they allow (the model's score, each component,
 sqrt(centerness*iou), the 'oracle' best IoU), put through class-agnostic NMS at each
 ``--nms`` threshold, and measured: novel/base AR@k ('remove' protocol), Spearman's rho of
-score vs best IoU with any base or novel box (all candidates; kept boxes), what the first
+score vs best IoU with any base or novel box (all candidates; those with best IoU >= 0.3;
+kept boxes), what the first
 k kept boxes of an image are (new object / duplicate / miss), and the score histograms of
 kept boxes that hit (IoU >= 0.5) or miss. A table goes to stdout, everything to ``--out``.
 """
@@ -102,7 +103,8 @@ def main(argv=None) -> int:
                     top = r[f'top{min(args.max_dets)}']
                     rows.append([name, stage, scoring, 'none' if nms is None else f'{nms:g}']
                                 + [f"{100 * v:.1f}" for v in r['ar'].values()]
-                                + [f"{r['spearman_all']:.3f}", f"{r['spearman_kept']:.3f}",
+                                + [f"{r['spearman_all']:.3f}", f"{r['spearman_near']:.3f}",
+                                   f"{r['spearman_kept']:.3f}",
                                    f"{top['new']:.2f}", f"{top['new_novel']:.2f}",
                                    f"{top['duplicate']:.2f}", f"{top['miss']:.2f}"])
                     ar_keys = list(r['ar'])
@@ -111,7 +113,7 @@ def main(argv=None) -> int:
                 results=results)
     k = min(args.max_dets)
     head = (['run', 'stage', 'scoring', 'nms'] + ar_keys
-            + ['rho all', 'rho kept', f'top{k} new', f'top{k} new novel', f'top{k} dup',
+            + ['rho all', 'rho near', 'rho kept', f'top{k} new', f'top{k} new novel', f'top{k} dup',
                f'top{k} miss'])
     print('| ' + ' | '.join(head) + ' |')
     print('|' + ' --- |' * len(head))

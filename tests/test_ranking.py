@@ -89,6 +89,15 @@ def test_rank_candidates_ar_correlation_and_oracle():
     assert good['ar']['novel/AR@1'] == 0.5 and bad['ar']['novel/AR@1'] == 0.5
     assert good['ar']['novel/AR@10'] == bad['ar']['novel/AR@10'] == 1.0
     assert good['spearman_all'] > 0.5 > -0.5 > bad['spearman_all']
+    # near an object (best IoU >= 0.3): image 1's two hits and image 2's box, all at IoU
+    # 1: a constant IoU, no correlation to measure
+    assert math.isnan(good['spearman_near'])
+    # a half box on A (IoU 0.5) instead of a background box joins them; the background
+    # box at 0.1 stays out
+    half = candidates(True)
+    half[0]['bboxes'][2] = [0., 0, 20, 10]
+    got = rank_candidates(half, coco(), SPLIT, 'score', None, (1, 10))['spearman_near']
+    assert got == pytest.approx(spearman([0.9, 0.8, 0.2, 0.5], [1, 1, 0.5, 1])) and got > 0
     assert good['top1'] == dict(new=1.0, duplicate=0.0, miss=0.0, new_novel=0.5)
     assert bad['top1'] == dict(new=0.5, duplicate=0.0, miss=0.5, new_novel=0.5)
     assert sum(good['histograms']['hit']) == 3 and sum(good['histograms']['miss']) == 2

@@ -10,7 +10,9 @@ do with these boxes), applies NMS, and measures:
 * AR@k on the novel and base classes (:func:`owp.evaluation.evaluate_proposals`,
   ``'remove'``, as the studies);
 * Spearman's rank correlation between the score and each candidate's best IoU with any
-  base or novel ground-truth box, over all candidates and over the boxes kept;
+  base or novel ground-truth box, over all candidates, over those near an object (best
+  IoU >= ``near_iou``: the localisation quality the score is trained to rank) and over
+  the boxes kept;
 * the score histograms of kept boxes that hit a box (best IoU >= ``iou_thr``) and of
   those that hit none;
 * what each image's first k kept boxes are: a new object, a duplicate of an object
@@ -167,7 +169,7 @@ def _nms_keep(bboxes: np.ndarray, scores: np.ndarray, nms_thr: Optional[float]) 
 
 def rank_candidates(candidates: Sequence[dict], coco: Mapping, split, scoring: str = 'score',
                     nms_thr: Optional[float] = None, max_dets: Sequence[int] = (10, 100),
-                    iou_thr: float = 0.5, bins: int = 10) -> dict:
+                    iou_thr: float = 0.5, bins: int = 10, near_iou: float = 0.3) -> dict:
     """Score, NMS and evaluate one stage's candidates (see the module docstring).
 
     Args:
@@ -180,10 +182,12 @@ def rank_candidates(candidates: Sequence[dict], coco: Mapping, split, scoring: s
         max_dets: The k of AR@k; the largest also cuts the kept boxes of each image.
         iou_thr: The IoU of a hit (histograms, breakdown).
         bins: Histogram bins over [0, 1].
+        near_iou: Best IoU from which a candidate counts as near an object.
 
     Returns:
-        dict: ``ar`` (``novel/AR@k``, ``base/AR@k``), ``spearman_all`` and
-        ``spearman_kept`` (score vs best IoU), ``histograms`` (of the kept boxes),
+        dict: ``ar`` (``novel/AR@k``, ``base/AR@k``), ``spearman_all``,
+        ``spearman_near`` and ``spearman_kept`` (score vs best IoU: all candidates,
+        those near an object, the kept boxes), ``histograms`` (of the kept boxes),
         ``top{k}`` (mean per image of :func:`top_k_breakdown` at the smallest k),
         ``kept_per_image``.
     """
@@ -222,9 +226,12 @@ def rank_candidates(candidates: Sequence[dict], coco: Mapping, split, scoring: s
     ar = evaluate_proposals(coco, dets, split, ('novel', 'base'), 'remove', max_dets,
                             validate=False)
     kept_s, kept_iou = np.concatenate(kept_s), np.concatenate(kept_iou)
+    all_s, all_iou = np.concatenate(all_s), np.concatenate(all_iou)
+    near = all_iou >= near_iou
     return dict(
         ar={k: v for k, v in ar.items() if '/AR@' in k},
-        spearman_all=spearman(np.concatenate(all_s), np.concatenate(all_iou)),
+        spearman_all=spearman(all_s, all_iou),
+        spearman_near=spearman(all_s[near], all_iou[near]),
         spearman_kept=spearman(kept_s, kept_iou),
         histograms=hit_histograms(kept_s, kept_iou, iou_thr, bins),
         **{f'top{k_min}': {k: v / n for k, v in breakdown.items()}},
