@@ -280,7 +280,7 @@ def test_oln_rows_train_and_evaluate_with_their_own_test_cfg(tmp_path, tiny_shap
     """OLN's final boxes come from test_cfg.rpn (OLN-RPN) / test_cfg.rcnn (OLN-Box): the runner
     must set max_per_img and the proposal dump there, not on the top-level test_cfg."""
     from owp.experiments import load_study, run_study
-    from owp.experiments.runner import PROPOSALS_INFO_FILE
+    from owp.experiments.runner import PROPOSALS_FILE, PROPOSALS_INFO_FILE
     study = str(tmp_path / 'oln')
     _write_study(study, [
         dict(name='rpn', config=osp.join(SHAPES, 'oln-rpn_r18-tiny_fpn_1k_shapes.py'),
@@ -300,3 +300,7 @@ def test_oln_rows_train_and_evaluate_with_their_own_test_cfg(tmp_path, tiny_shap
         with open(osp.join(eval_dir[0], PROPOSALS_INFO_FILE)) as f:
             info = json.load(f)
         assert info['max_per_img'] == 50, (row, block, info)  # the study's largest k
+        if row == 'box':  # OLN-Box's dumped boxes carry their RoI's score components
+            with open(osp.join(eval_dir[0], PROPOSALS_FILE)) as f:
+                p = json.load(f)[0]
+            assert p['score'] == pytest.approx((p['centerness'] * p['iou']) ** 0.5, rel=1e-5)

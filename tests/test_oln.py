@@ -272,6 +272,47 @@ def test_classification_variant_scores_and_loss_weights():
     assert res.labels.max() < 3 and len(res) > 0
 
 
+def test_score_components_are_those_of_each_kept_boxs_roi():
+    """``with_score_components``: each kept box carries the RPN objectness and IoU score of
+    the RoI it was decoded from (and its class probability), and nothing else changes."""
+    from mmdet.structures.bbox import bbox2roi
+    proposals = torch.tensor([[0., 0, 8, 8], [12, 12, 20, 20], [22, 2, 30, 12],
+                              [2, 18, 14, 30], [16, 0, 24, 6]])
+    rpn_scores = torch.tensor([0.3, 0.9, 0.5, 0.7, 0.2])
+    for num_classes, weight, mode in ((1, 0.0, 'sqrt(centerness*iou)'),
+                                      (3, 1.0, 'logits*sqrt(centerness*iou)')):
+        head = make_roi_head(num_classes=num_classes, loss_cls_weight=weight, score_mode=mode)
+        torch.nn.init.zeros_(head.bbox_head.fc_reg.weight)  # boxes = proposals
+        torch.nn.init.zeros_(head.bbox_head.fc_reg.bias)
+        torch.nn.init.normal_(head.bbox_head.fc_bbox_score.weight, std=1.0)
+        torch.nn.init.normal_(head.bbox_head.fc_cls.weight, std=1.0)
+        out = head._bbox_forward(rpn_feats(), bbox2roi([proposals]))
+        iou = out['bbox_score'].reshape(-1).sigmoid()
+        prob = out['cls_score'].softmax(-1)[:, :-1]
+
+        def predict(components):
+            cfg = ConfigDict(head.test_cfg, with_score_components=components)
+            rpn = [InstanceData(bboxes=proposals, scores=rpn_scores,
+                                labels=torch.zeros(5).long())]
+            return head.predict_bbox(rpn_feats(), metas(), rpn, cfg)[0]
+        plain, res = predict(False), predict(True)
+        assert len(res) >= 4 and 'iou' not in plain
+        for k in ('bboxes', 'scores', 'labels'):
+            torch.testing.assert_close(res.get(k), plain.get(k))
+        # the RoI of each kept box: its box is the proposal's (zero deltas)
+        roi = (res.bboxes[:, None] == proposals[None]).all(-1).float().argmax(1)
+        assert torch.equal(res.bboxes, proposals[roi])
+        torch.testing.assert_close(res.centerness, rpn_scores[roi])
+        torch.testing.assert_close(res.iou, iou[roi])
+        if num_classes == 1:
+            torch.testing.assert_close(res.cls_prob, prob[roi, 0])
+            torch.testing.assert_close(res.scores, (res.centerness * res.iou).sqrt())
+        else:
+            torch.testing.assert_close(res.cls_prob, prob[roi, res.labels])
+            torch.testing.assert_close(res.scores,
+                                       res.cls_prob * (res.centerness * res.iou).sqrt())
+
+
 # --- configs, training, evaluation ----------------------------------------------------
 
 OLN_SHAPES = ['oln-rpn_r18-tiny_fpn_1k_shapes.py', 'oln-box_r18-tiny_fpn_1k_shapes.py',

@@ -104,7 +104,12 @@ class OLNBBoxHead(Shared2FCBBoxHead):
                 ``BBoxHead.predict_by_feat``, one entry per image.
             rcnn_test_cfg: ``test_cfg.rcnn``: ``score_mode`` (one of
                 ``OLN_SCORE_MODES``, default ``'sqrt(centerness*iou)'``),
-                ``score_thr``, ``nms``, ``max_per_img``.
+                ``score_thr``, ``nms``, ``max_per_img``, and
+                ``with_score_components`` (default False): the kept boxes also
+                carry their RoI's ``centerness`` (the RPN's objectness), ``iou``
+                (the IoU score) and ``cls_prob`` (the probability of their
+                class; in one-score modes the most probable class's), as
+                ``OWPFCOSHead`` does for ``OWPScoreDump``.
             rpn_scores: (R_i,) the RPN's objectness of each image's proposals.
             iou_scores: (R_i,) the IoU score (sigmoid) of each image's RoIs.
 
@@ -115,11 +120,16 @@ class OLNBBoxHead(Shared2FCBBoxHead):
             raise ValueError('OLNBBoxHead.predict_by_feat needs rcnn_test_cfg, rpn_scores '
                              'and iou_scores (OLNRoIHead passes them)')
         mode = rcnn_test_cfg.get('score_mode', 'sqrt(centerness*iou)')
+        keep_components = rcnn_test_cfg.get('with_score_components', False)
         results = []
         for i, img_meta in enumerate(batch_img_metas):
             if rois[i].shape[0] == 0:  # BBoxHead's empty result
-                results.append(self._predict_by_feat_single(
-                    rois[i], cls_scores[i], bbox_preds[i], img_meta, rescale, rcnn_test_cfg))
+                res = self._predict_by_feat_single(
+                    rois[i], cls_scores[i], bbox_preds[i], img_meta, rescale, rcnn_test_cfg)
+                if keep_components:
+                    for k in ('cls_prob', 'centerness', 'iou'):
+                        res.set_field(res.scores.new_zeros(0), k)
+                results.append(res)
                 continue
             # decoded (and rescaled) boxes and class probabilities, before NMS
             raw = self._predict_by_feat_single(rois[i], cls_scores[i], bbox_preds[i],
@@ -131,9 +141,18 @@ class OLNBBoxHead(Shared2FCBBoxHead):
                 # one 'object' score, class-specific boxes: the most probable class's box
                 best = cls_prob.argmax(dim=1)
                 bboxes = bboxes.view(len(bboxes), -1, 4)[torch.arange(len(bboxes)), best]
-            det_bboxes, det_labels = multiclass_nms(
+            det_bboxes, det_labels, inds = multiclass_nms(
                 bboxes, torch.cat([scores, scores.new_zeros(len(scores), 1)], dim=1),
-                rcnn_test_cfg.score_thr, rcnn_test_cfg.nms, rcnn_test_cfg.max_per_img)
-            results.append(InstanceData(bboxes=det_bboxes[:, :-1], scores=det_bboxes[:, -1],
-                                        labels=det_labels))
+                rcnn_test_cfg.score_thr, rcnn_test_cfg.nms, rcnn_test_cfg.max_per_img,
+                return_inds=True)
+            res = InstanceData(bboxes=det_bboxes[:, :-1], scores=det_bboxes[:, -1],
+                               labels=det_labels)
+            if keep_components:
+                # inds index the (RoI, score column) pairs, row-major
+                roi = inds // scores.size(1)
+                res.cls_prob = (cls_prob.reshape(-1)[inds] if scores.size(1) > 1
+                                else cls_prob.max(dim=1)[0][roi])
+                res.centerness = rpn_scores[i][roi]
+                res.iou = iou_scores[i][roi]
+            results.append(res)
         return results
