@@ -30,6 +30,8 @@ __all__ = ['SCORINGS', 'collect_candidates', 'ground_truth_ious', 'hit_histogram
 
 
 def _geometric(c: Mapping[str, np.ndarray]) -> np.ndarray:
+    """OLN's sqrt(centerness * iou) of (N,) components: numpy twin of
+    ``owp.models.utils.oln.geometric_mean`` (``owp.analysis`` loads no torch)."""
     return np.sqrt(np.clip(c['centerness'] * c['iou'], 0, None))
 
 
