@@ -143,6 +143,34 @@ def test_claims_of_a_study_by_hand(tmp_path):
     assert rec['both']['verdict'] == 'contradicted'  # not within 0.5 of each other
 
 
+def test_a_claim_on_differences_of_rows_pairs_all_four_by_seed(tmp_path):
+    """(a − c) > (b − d) per seed: "classification costs OLN more than FCOS"."""
+    from owp.experiments import evaluate_claims, load_study
+    rows = [dict(name='a', config=OWP, scores=['iou']), dict(name='b', config=OWP, scores=['iou']),
+            dict(name='c', config=JOINT, scores=['logits*iou']),
+            dict(name='d', config=JOINT, scores=['logits*iou'])]
+    path = _write_study(str(tmp_path / 's'), [
+        _claim(a_minus='c', b_minus='d'), _claim(id='one', b='c', b_minus='d')], rows=rows)
+    s = load_study(path)
+    assert s.claims[0].parts[0].describe() == 'novel/AR@100: (a − c) > (b − d)'
+    values = {  # novel AR@100 in percent; row c lacks seed 2, row d's seed 1 is undefined
+        'a': {0: 40.0, 1: 41.0, 2: 42.0, 3: 40.0}, 'c': {0: 34.0, 1: 35.0, 3: 33.0},
+        'b': {0: 38.0, 1: 37.0, 2: 39.0, 3: 36.0}, 'd': {0: 40.0, 1: -100.0, 2: 30.0, 3: 35.0}}
+    runs = [dict(row=r, seed=seed, scores={s.rows[i].scores[0]: {'novel/AR@100': v / 100}})
+            for i, r in enumerate('abcd') for seed, v in values[r].items()]
+    rec = {c['id']: c for c in evaluate_claims(s, runs)}
+    p = rec['c']['parts'][0]
+    # seed 0: (40 - 34) - (38 - 40) = 8; seed 3: (40 - 33) - (36 - 35) = 6; a side can be
+    # negative (b - d = -2 at seed 0) and still counts; seed 2 has no c run, seed 1 no d value
+    assert p['seeds'] == [0, 3] and p['differences'] == pytest.approx([8.0, 6.0])
+    assert p['a_values'] == pytest.approx([6.0, 7.0]) and p['b_values'] == pytest.approx([-2.0, 1.0])
+    assert p['left_out'] == dict(a_only=[], b_only=[2], undefined=[1])
+    assert (p['a_minus'], p['b_minus']) == ('c', 'd')
+    q = rec['one']['parts'][0]  # a alone against (c - d): 40 - (34 - 40), 40 - (33 - 35)
+    assert q['comparison'] == 'novel/AR@100: a > (c − d)'
+    assert q['seeds'] == [0, 3] and q['differences'] == pytest.approx([46.0, 42.0])
+
+
 @pytest.mark.parametrize('claim, words', [
     (_claim(a='zzz'), "a: 'zzz' is not a row of this study (rows: a, b)"),
     (_claim(metric='novel/AR@1000'), "unknown metric key 'novel/AR@1000'"),
@@ -158,6 +186,10 @@ def test_claims_of_a_study_by_hand(tmp_path):
     (_claim(lr=1), "unknown field 'lr'"),
     (dict(id='p', paper='p', where='w', parts=[dict(metric='novel/AR@100', a='a')]),
      'needs `b`'),
+    (_claim(b_minus='zzz'), "b_minus: 'zzz' is not a row of this study (rows: a, b)"),
+    (_claim(b_minus='b'), "b_minus is b itself ('b', 'iou')"),
+    (_claim(metric='base/AP', b='a', b_score='logits*iou', a_minus='b'),
+     "base/AP is measured only for scores with logits; row 'b' (a_minus) is scored 'iou'"),
 ])
 def test_bad_claim_fails_naming_the_line(tmp_path, claim, words):
     from owp.experiments import ManifestError, load_study

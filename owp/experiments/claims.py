@@ -1,7 +1,8 @@
 """The paper's claims, measured: a paired difference over seeds, its interval, a verdict.
 
 A claim (``claims:`` of a study manifest, :class:`~owp.experiments.manifest.Claim`)
-compares a metric of two rows. Runs of the same seed share their data order and
+compares a metric of two rows (or of two per-seed row differences, ``a_minus`` /
+``b_minus``). Runs of the same seed share their data order and
 initialisation, so each seed run in both rows gives one difference ``d = a - b``
 (percent points); seeds finished in one row only, or whose metric is undefined
 in either (pycocotools' -1), are left out and counted. Over the n differences:
@@ -67,13 +68,15 @@ def t_quantile(q: float, df: int) -> float:
     return float(t.ppf(q, df))
 
 
-def paired_differences(a: Mapping[int, Optional[float]], b: Mapping[int, Optional[float]]
-                       ) -> Dict[str, list]:
+def paired_differences(a: Mapping[int, Optional[float]], b: Mapping[int, Optional[float]],
+                       signed: bool = False) -> Dict[str, list]:
     """Per-seed differences ``a - b`` over the seeds both rows have.
 
     Args:
         a: seed -> value of row a (percent; None, NaN or negative = undefined).
         b: seed -> value of row b.
+        signed: The values may be negative (a side that is itself a difference
+            of two rows); only None and NaN are undefined.
 
     Returns:
         dict: ``seeds`` (paired, ascending), ``differences`` (one per paired
@@ -82,7 +85,7 @@ def paired_differences(a: Mapping[int, Optional[float]], b: Mapping[int, Optiona
         at least one).
     """
     def defined(v):
-        return v is not None and not math.isnan(float(v)) and float(v) >= 0
+        return v is not None and not math.isnan(float(v)) and (signed or float(v) >= 0)
 
     both = sorted(set(a) & set(b))
     seeds = [s for s in both if defined(a[s]) and defined(b[s])]
@@ -180,13 +183,32 @@ def _values(runs: Sequence[Mapping], row: str, score: str, metric: str
     return out
 
 
+def _side_values(runs: Sequence[Mapping], row: str, score: str, metric: str,
+                 minus: Optional[str] = None, minus_score: Optional[str] = None
+                 ) -> Dict[int, Optional[float]]:
+    """seed -> one side of a comparison: ``row``'s metric, or ``row - minus`` per seed.
+
+    A difference is defined only for seeds finished in both rows (others are
+    not finished for this side), and undefined (None) where either metric is.
+    """
+    values = _values(runs, row, score, metric)
+    if minus is None:
+        return values
+    other = _values(runs, minus, minus_score, metric)
+    return {s: (None if values[s] is None or other[s] is None else values[s] - other[s])
+            for s in sorted(set(values) & set(other))}
+
+
 def _evaluate_part(part: ClaimPart, runs: Sequence[Mapping]) -> dict:
-    a = _values(runs, part.a, part.a_score, part.metric)
-    b = _values(runs, part.b, part.b_score, part.metric)
-    pairs = paired_differences(a, b)
+    a = _side_values(runs, part.a, part.a_score, part.metric, part.a_minus, part.a_minus_score)
+    b = _side_values(runs, part.b, part.b_score, part.metric, part.b_minus, part.b_minus_score)
+    # _values already maps pycocotools' -1 to None, so a negative value here is a
+    # side's difference of two rows
+    pairs = paired_differences(a, b, signed=bool(part.a_minus or part.b_minus))
     stats = t_interval(pairs['differences'])
     return dict(metric=part.metric, a=part.a, b=part.b, a_score=part.a_score,
-                b_score=part.b_score, kind=part.kind, margin=part.margin,
+                b_score=part.b_score, a_minus=part.a_minus, b_minus=part.b_minus,
+                kind=part.kind, margin=part.margin,
                 comparison=part.describe(), seeds=pairs['seeds'],
                 a_values=[a[s] for s in pairs['seeds']], b_values=[b[s] for s in pairs['seeds']],
                 differences=pairs['differences'],

@@ -60,7 +60,7 @@ _ROW_KEYS = {'name', 'config', 'scores', 'overrides', 'load_from', 'paper', 'not
 #: What a claim part asserts of the paired difference d = a - b (percent points):
 #: ``better``: a > b; ``close``: |a - b| <= margin.
 CLAIM_KINDS = ('better', 'close')
-_PART_KEYS = {'metric', 'a', 'b', 'a_score', 'b_score', 'kind', 'margin'}
+_PART_KEYS = {'metric', 'a', 'b', 'a_score', 'b_score', 'a_minus', 'b_minus', 'kind', 'margin'}
 _CLAIM_KEYS = {'id', 'paper', 'where', 'note', 'parts'} | _PART_KEYS
 
 
@@ -87,7 +87,11 @@ class ClaimPart:
 
     Each row is evaluated under one score mode (by default its first). ``kind``
     ``'better'`` asserts a > b; ``'close'`` asserts |a - b| <= ``margin``
-    (percent points).
+    (percent points). With ``a_minus`` (``b_minus``) a side is the per-seed
+    difference of two rows, ``a - a_minus`` (the ``a_minus`` row at its first
+    score mode): a difference of differences such as "classification costs OLN
+    more recall than it costs FCOS", ``(oln-box - oln-box-cls) > (iou-cs-is -
+    joint-unknown)``, still paired by seed.
     """
     metric: str
     a: str
@@ -98,11 +102,20 @@ class ClaimPart:
     margin: Optional[float] = None
     show_scores: bool = False       # a score mode was named (not each row's first)
     line: int = 0
+    a_minus: Optional[str] = None
+    b_minus: Optional[str] = None
+    a_minus_score: Optional[str] = None
+    b_minus_score: Optional[str] = None
 
     def describe(self) -> str:
-        """``'novel/AR@100: iou > centerness'`` or ``'...: |a − b| ≤ 2'``."""
+        """``'novel/AR@100: iou > centerness'``, ``'...: |a − b| ≤ 2'`` or
+        ``'...: (a − a2) > (b − b2)'``."""
         a = f'{self.a} ({self.a_score})' if self.show_scores else self.a
         b = f'{self.b} ({self.b_score})' if self.show_scores else self.b
+        if self.a_minus:
+            a = f'({a} − {self.a_minus})'
+        if self.b_minus:
+            b = f'({b} − {self.b_minus})'
         if self.kind == 'better':
             return f'{self.metric}: {a} > {b}'
         return f'{self.metric}: |{a} − {b}| ≤ {self.margin:g}'
@@ -413,7 +426,8 @@ def _parse_claims(raw_claims, rows: Sequence[Row], subsets: Sequence[str],
     """Validate the manifest's ``claims:`` list (see :class:`Claim`).
 
     A claim is one comparison (``metric``, ``a``, ``b``, ``kind``, ``margin``,
-    ``a_score``, ``b_score`` at its top level) or a list of them (``parts``).
+    ``a_score``, ``b_score``, ``a_minus``, ``b_minus`` at its top level) or a
+    list of them (``parts``).
     """
     if raw_claims is None:
         return ()
@@ -511,11 +525,33 @@ def _parse_part(raw, line: int, cid: str, by_name: Mapping[str, Row], subsets: S
             raise err(f'{metric} is measured only for scores with logits; row {name!r} is '
                       f'scored {score!r}')
         scores[side] = score
-    if raw['a'] == raw['b'] and scores['a'] == scores['b']:
+    minus = {}
+    for side in ('a', 'b'):
+        name = raw.get(f'{side}_minus')
+        if name is None:
+            continue
+        if name not in by_name:
+            raise err(f'{side}_minus: {name!r} is not a row of this study (rows: '
+                      f'{", ".join(sorted(by_name))})')
+        score = by_name[name].scores[0]
+        if metric.startswith('base/') and metric.split('/', 1)[1] in AP_NAMES \
+                and not score.startswith('logits'):
+            raise err(f'{metric} is measured only for scores with logits; row {name!r} '
+                      f'({side}_minus) is scored {score!r}')
+        if name == raw[side] and score == scores[side]:
+            raise err(f'{side}_minus is {side} itself ({name!r}, {score!r}): the side '
+                      f'would be 0 in every seed')
+        minus[side] = (name, score)
+    if raw['a'] == raw['b'] and scores['a'] == scores['b'] \
+            and minus.get('a') == minus.get('b'):
         raise err(f'a and b are the same row and score ({raw["a"]!r}, {scores["a"]!r})')
     return ClaimPart(metric=metric, a=raw['a'], b=raw['b'], a_score=scores['a'],
                      b_score=scores['b'], kind=kind, margin=margin,
-                     show_scores='a_score' in raw or 'b_score' in raw, line=line)
+                     show_scores='a_score' in raw or 'b_score' in raw, line=line,
+                     a_minus=minus.get('a', (None, None))[0],
+                     b_minus=minus.get('b', (None, None))[0],
+                     a_minus_score=minus.get('a', (None, None))[1],
+                     b_minus_score=minus.get('b', (None, None))[1])
 
 
 def order_rows(rows: Sequence[Row], manifest: str = 'manifest') -> List[Row]:
