@@ -202,9 +202,9 @@ def _side_values(runs: Sequence[Mapping], row: str, score: str, metric: str,
 def _evaluate_part(part: ClaimPart, runs: Sequence[Mapping]) -> dict:
     a = _side_values(runs, part.a, part.a_score, part.metric, part.a_minus, part.a_minus_score)
     b = _side_values(runs, part.b, part.b_score, part.metric, part.b_minus, part.b_minus_score)
-    # _values already maps pycocotools' -1 to None, so a negative value here is a
-    # side's difference of two rows
-    pairs = paired_differences(a, b, signed=bool(part.a_minus or part.b_minus))
+    # _values already maps pycocotools' -1 to None: a negative value here is a side
+    # that is a difference of two rows
+    pairs = paired_differences(a, b, signed=True)
     stats = t_interval(pairs['differences'])
     return dict(metric=part.metric, a=part.a, b=part.b, a_score=part.a_score,
                 b_score=part.b_score, a_minus=part.a_minus, b_minus=part.b_minus,

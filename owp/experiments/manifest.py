@@ -545,13 +545,13 @@ def _parse_part(raw, line: int, cid: str, by_name: Mapping[str, Row], subsets: S
     if raw['a'] == raw['b'] and scores['a'] == scores['b'] \
             and minus.get('a') == minus.get('b'):
         raise err(f'a and b are the same row and score ({raw["a"]!r}, {scores["a"]!r})')
+    a_minus, a_minus_score = minus.get('a', (None, None))
+    b_minus, b_minus_score = minus.get('b', (None, None))
     return ClaimPart(metric=metric, a=raw['a'], b=raw['b'], a_score=scores['a'],
                      b_score=scores['b'], kind=kind, margin=margin,
                      show_scores='a_score' in raw or 'b_score' in raw, line=line,
-                     a_minus=minus.get('a', (None, None))[0],
-                     b_minus=minus.get('b', (None, None))[0],
-                     a_minus_score=minus.get('a', (None, None))[1],
-                     b_minus_score=minus.get('b', (None, None))[1])
+                     a_minus=a_minus, b_minus=b_minus, a_minus_score=a_minus_score,
+                     b_minus_score=b_minus_score)
 
 
 def order_rows(rows: Sequence[Row], manifest: str = 'manifest') -> List[Row]:
