@@ -304,3 +304,93 @@ def test_oln_rows_train_and_evaluate_with_their_own_test_cfg(tmp_path, tiny_shap
             with open(osp.join(eval_dir[0], PROPOSALS_FILE)) as f:
                 p = json.load(f)[0]
             assert p['score'] == pytest.approx((p['centerness'] * p['iou']) ** 0.5, rel=1e-5)
+
+
+def test_reuse_from_takes_an_identical_training_and_evaluates_it_here(tmp_path, tiny_shapes,
+                                                                     capsys):
+    """Study B names study A in ``reuse_from``: B's rows with A's training (config, options,
+    seed, and for a finetune the same start checkpoint) link A's checkpoints instead of
+    training; a row with other training trains; an edited config is not the same training."""
+    from owp.experiments import load_study, run_study
+    from owp.experiments.runner import find_reusable, plan_runs, reuse_sources
+    owp_cfg = osp.join(SHAPES, 'fcos-owp-iou-cs-is_r18-tiny_fpn_1k_shapes.py')
+    ft_cfg = osp.join(SHAPES, 'fcos-owp-iou-cs-is-finetune_r18-tiny_fpn_1k_shapes.py')
+    opts = _tiny_options()
+    common = dict(data_root=tiny_shapes, cfg_options=opts)
+    _write_study(str(tmp_path / 'studies' / 'A'), [
+        dict(name='owp', config=owp_cfg, scores=['iou']),
+        dict(name='ft', config=ft_cfg, scores=['logits*iou'], load_from='owp'),
+    ], **common)
+    # B: its own row names, evaluation settings and an evaluation-only option of its own
+    _write_study(str(tmp_path / 'studies' / 'B'), [
+        dict(name='start', config=owp_cfg, scores=['iou']),
+        dict(name='tuned', config=ft_cfg, scores=['logits*iou'], load_from='start'),
+        dict(name='other', config=owp_cfg, scores=['iou'],
+             overrides={'model.bbox_head.iou_sampling_thr': 0.3}),
+    ], reuse_from=['A'], data_root=tiny_shapes, max_dets=[5, 100],
+        metrics=['novel/AR@5', 'novel/AR@100'],
+        cfg_options=dict(opts, **{'test_dataloader.batch_size': 1}))
+    work = tmp_path / 'work'
+    a, b = load_study(str(tmp_path / 'studies' / 'A')), load_study(str(tmp_path / 'studies' / 'B'))
+    assert b.reuse_from == ('A', )
+    assert run_study(a, str(work / 'A'), cfg_options=SCALE_64) == 0
+    capsys.readouterr()
+    assert run_study(b, str(work / 'B'), cfg_options=SCALE_64) == 0
+    out = capsys.readouterr().out
+    for row, src in (('start', 'owp'), ('tuned', 'ft')):
+        run, source = work / 'B' / row / 'seed0', work / 'A' / src / 'seed0'
+        assert f'{row}/seed0: reuses the training of {source}' in out
+        assert os.stat(run / 'iter_4.pth').st_ino == os.stat(source / 'iter_4.pth').st_ino
+        with open(run / 'metrics.json') as f:
+            mine = json.load(f)
+        with open(source / 'metrics.json') as f:
+            theirs = json.load(f)
+        assert mine['reused_from'] == str(source)
+        assert mine['train_attempts'] == theirs['train_attempts']
+        assert 'reused' in (run / 'train.log').read_text()
+        assert glob.glob(str(run / '2*' / 'vis_data' / 'scalars.json'))  # loss curves
+        # evaluated here, under B's k: the same model gives A's number at the k both have
+        score = next(iter(mine['scores']))
+        assert 'novel/AR@5' in mine['scores'][score]
+        assert mine['scores'][score]['novel/AR@100'] == theirs['scores'][score]['novel/AR@100']
+    assert 'other/seed0: training' in out
+    with open(work / 'B' / 'other' / 'seed0' / 'metrics.json') as f:
+        assert 'reused_from' not in json.load(f)
+    sources = reuse_sources(b, str(work / 'B'))
+    assert sources == [str(work / 'A')]
+
+    # the same training through a thin config elsewhere is found; an edited one is not
+    for name, body, found in (('same.py', '', True),
+                              ('edited.py', 'model = dict(bbox_head=dict(iou_sampling_thr=0.4))\n',
+                               False)):
+        cfg = tmp_path / name
+        cfg.write_text(f'_base_ = [{owp_cfg!r}]\n{body}')
+        _write_study(str(tmp_path / 'studies' / 'C'), [
+            dict(name='owp', config=str(cfg), scores=['iou'])], reuse_from=['A'], **common)
+        c = load_study(str(tmp_path / 'studies' / 'C'))
+        spec = plan_runs(c, str(work / 'C'), cfg_options=SCALE_64)[0]
+        got = find_reusable(spec, reuse_sources(c, str(work / 'C')))
+        assert got == (str(work / 'A' / 'owp' / 'seed0') if found else None), name
+    spec = plan_runs(c, str(work / 'C'), seeds=[1], cfg_options=SCALE_64)[0]
+    assert find_reusable(spec, [str(work / 'A')]) is None  # another seed
+
+
+def test_reuse_from_needs_a_study_on_the_same_data(tmp_path, tiny_shapes, capsys):
+    from owp.experiments import ManifestError, load_study
+    from owp.experiments.runner import reuse_sources
+    cfg = osp.join(SHAPES, 'fcos-owp-iou-cs-is_r18-tiny_fpn_1k_shapes.py')
+    _write_study(str(tmp_path / 'A'), [dict(name='owp', config=cfg, scores=['iou'])],
+                 data_root='data/elsewhere/')
+    _write_study(str(tmp_path / 'B'), [dict(name='owp', config=cfg, scores=['iou'])],
+                 reuse_from=['A'], data_root=tiny_shapes)
+    assert reuse_sources(load_study(str(tmp_path / 'B')), str(tmp_path / 'work' / 'B')) == []
+    assert "reuse_from A: not reused, it trains on other data" in capsys.readouterr().out
+    _write_study(str(tmp_path / 'C'), [dict(name='owp', config=cfg, scores=['iou'])],
+                 reuse_from=['nope'])
+    with pytest.raises(ManifestError, match=r"C/manifest.yaml: reuse_from: no study 'nope'"):
+        reuse_sources(load_study(str(tmp_path / 'C')), str(tmp_path / 'work' / 'C'))
+    for bad in ('A', ['A', 3], ['C']):
+        _write_study(str(tmp_path / 'C'), [dict(name='owp', config=cfg, scores=['iou'])],
+                     reuse_from=bad)
+        with pytest.raises(ManifestError, match=r'C/manifest.yaml:\d+: reuse_from'):
+            load_study(str(tmp_path / 'C'))

@@ -50,6 +50,8 @@ def parse_args(argv=None):
     run.add_argument('--seeds', type=_seeds, help="e.g. 0,1,2 (default: the manifest's)")
     run.add_argument('--rows', type=_names, help='comma-separated row names (default: all)')
     run.add_argument('--dry-run', action='store_true', help='print every command, run nothing')
+    run.add_argument('--no-reuse', action='store_true',
+                     help="train every run, even one the manifest's reuse_from studies have")
     run.add_argument('--launcher', default='none', choices=['none', 'pytorch', 'slurm'],
                      help="mim train's launcher (MMEngine's)")
     run.add_argument('--gpus', type=int)
@@ -117,7 +119,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             launch = Launch(args.launcher, args.gpus, args.gpus_per_node, args.cpus_per_task,
                             args.partition, args.srun_args, args.port)
             return run_study(study, work_dir, args.seeds, args.rows, launch,
-                             args.cfg_options, args.dry_run)
+                             args.cfg_options, args.dry_run, reuse=not args.no_reuse)
         if args.command == 'status':
             rows = study_status(study, work_dir, args.seeds)
             width = max(len(k) for k, _, _ in rows)

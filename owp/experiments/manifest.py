@@ -15,6 +15,8 @@ A study is a folder (``experiments/<name>/``) holding ``manifest.yaml``::
     score_dump: false           # optional: keep proposal scores (score histograms)
     dump_proposals: false       # optional: keep the evaluated proposals (recall curves,
                                 # gallery); default: on where `shapes:` is given
+    reuse_from: [table1_shapes] # optional: studies (work dirs beside this one's) whose
+                                # finished runs with the same training are reused, not retrained
     rows:
       - name: iou-cs-is
         config: ../../configs/coco/fcos-owp-iou-cs-is_r50_fpn_90k_coco-voc.py
@@ -55,7 +57,7 @@ AP_NAMES = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'APr', 'APc', 'APf')
 _NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
 _STUDY_KEYS = {'title', 'question', 'seeds', 'protocol', 'max_dets', 'curve_k', 'subsets',
                'metrics', 'data_root', 'shapes', 'cfg_options', 'score_dump', 'rows', 'note',
-               'claims', 'dump_proposals'}
+               'claims', 'dump_proposals', 'reuse_from'}
 _ROW_KEYS = {'name', 'config', 'scores', 'overrides', 'load_from', 'paper', 'note'}
 #: What a claim part asserts of the paired difference d = a - b (percent points):
 #: ``better``: a > b; ``close``: |a - b| <= margin.
@@ -154,6 +156,7 @@ class Study:
     question: str = ''
     note: str = ''
     claims: Tuple[Claim, ...] = ()
+    reuse_from: Tuple[str, ...] = ()
 
     def row(self, name: str) -> Row:
         """The row called ``name`` (KeyError naming the study otherwise)."""
@@ -344,6 +347,14 @@ def load_study(study: str, experiments_dir: Optional[str] = None) -> Study:
         raise err_at(top.get('dump_proposals', 1))(
             f'dump_proposals must be true or false, got {dump_proposals!r}')
 
+    reuse_from = data.get('reuse_from') or []
+    if not isinstance(reuse_from, list) or not all(
+            isinstance(n, str) and _NAME.match(n) for n in reuse_from):
+        raise err_at(top.get('reuse_from', 1))(
+            f'reuse_from must be a list of study names, got {data.get("reuse_from")!r}')
+    if osp.basename(folder) in reuse_from:
+        raise err_at(top.get('reuse_from', 1))('reuse_from names this study itself')
+
     raw_rows = data.get('rows')
     if not isinstance(raw_rows, list) or not raw_rows:
         raise err_at(top.get('rows', 1))('rows must be a non-empty list')
@@ -417,7 +428,8 @@ def load_study(study: str, experiments_dir: Optional[str] = None) -> Study:
                  cfg_options=dict(data.get('cfg_options') or {}),
                  score_dump=bool(data.get('score_dump', False)), dump_proposals=dump_proposals,
                  question=str(data.get('question', '')).strip(),
-                 note=str(data.get('note', '')).strip(), claims=claims, **kw)
+                 note=str(data.get('note', '')).strip(), claims=claims,
+                 reuse_from=tuple(reuse_from), **kw)
 
 
 def _parse_claims(raw_claims, rows: Sequence[Row], subsets: Sequence[str],

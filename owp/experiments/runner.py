@@ -11,18 +11,26 @@ dir (logs, checkpoints, the dumped config). The runner adds:
 - ``metrics.json``: the run's metrics per score mode plus provenance. Its
   existence is what "done" means: a done run is never retrained.
 
+A study whose manifest names ``reuse_from`` studies takes a run's training from
+a finished run of theirs when it is the same training (:func:`find_reusable`):
+the final checkpoint is hard-linked (copied across file systems), the training
+logs are copied, and the run is evaluated under this study's own protocol.
+``state.json`` and ``metrics.json`` record ``reused_from``.
+
 Training is ``mim train mmdet CONFIG --work-dir RUN --cfg-options ...`` exactly
 as a user would type it (``--launcher``, ``--gpus``, ``--partition`` ... are
 passed to mim, whose launchers are MMEngine's); an interrupted run continues
 with ``--resume <its last checkpoint>``. Evaluation runs OWPRecallMetric on the
 final checkpoint under the study's protocol and k, once per score mode.
 """
+import filecmp
 import json
 import os
 import os.path as osp
 import platform
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,11 +38,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from .manifest import ManifestError, Study, order_rows
+from .manifest import ManifestError, Study, find_study, load_study, order_rows
 
 __all__ = ['PROPOSALS_FILE', 'PROPOSALS_INFO_FILE', 'Launch', 'RunSpec', 'RunState',
-           'evaluate_run', 'format_option', 'last_error_line', 'plan_runs', 'provenance', 'run_state', 'run_study', 'study_status', 'tabulate',
-           'train_command']
+           'evaluate_run', 'find_reusable', 'format_option', 'last_error_line', 'plan_runs',
+           'provenance', 'reuse_run', 'reuse_sources', 'run_state', 'run_study', 'study_status',
+           'tabulate', 'train_command', 'training_options']
 
 
 @dataclass
@@ -277,6 +286,128 @@ def _last_checkpoint(run_dir: str) -> Optional[str]:
     return path if osp.isfile(path) else None
 
 
+#: ``--cfg-options`` roots that only change the final evaluation (which every study does
+#: itself), never training: runs that differ only in these are the same training.
+EVAL_ONLY_OPTIONS = ('test_dataloader', 'test_evaluator', 'test_cfg')
+
+
+def training_options(options: Dict[str, Any]) -> Dict[str, Any]:
+    """``options`` without the evaluation-only ones, as stored in ``plan.json`` (JSON types)."""
+    return json.loads(json.dumps({k: v for k, v in options.items()
+                                  if k.split('.', 1)[0] not in EVAL_ONLY_OPTIONS}))
+
+
+def _same_file(a: Optional[str], b: Optional[str]) -> bool:
+    """Both None, or two files with the same bytes (a hard link is the cheap case)."""
+    if a is None or b is None:
+        return a == b
+    if not (osp.isfile(a) and osp.isfile(b)):
+        return False
+    return osp.samefile(a, b) or filecmp.cmp(a, b, shallow=False)
+
+
+def reuse_sources(study: Study, work_dir: str) -> List[str]:
+    """The work dirs of ``study.reuse_from``: beside ``work_dir``, one per named study.
+
+    A named study must sit beside this one (``experiments/<name>``) and train on
+    the same data (``data_root`` and ``shapes``); otherwise nothing of it is
+    reused and the log says why.
+    """
+    out = []
+    for name in study.reuse_from:
+        try:
+            src = load_study(find_study(name, osp.dirname(study.folder)))
+        except ManifestError as e:
+            raise ManifestError(f'{study.manifest}: reuse_from: {e}') from None
+        if (src.data_root, src.shapes) != (study.data_root, study.shapes):
+            _log(f'reuse_from {name}: not reused, it trains on other data (data_root '
+                 f'{src.data_root!r}, shapes {src.shapes} against {study.data_root!r}, '
+                 f'{study.shapes})')
+            continue
+        out.append(osp.join(osp.dirname(osp.abspath(work_dir)), name))
+    return out
+
+
+#: Config keys that say where and how a run was launched, not what it trains.
+_LAUNCH_KEYS = ('work_dir', 'load_from', 'resume', 'launcher')
+
+
+def training_config(cfg) -> dict:
+    """A merged config as plain data, without launch and evaluation-only keys.
+
+    Two runs with equal ``training_config`` (seed included, in ``randomness``)
+    train the same model: what ``load_from`` holds is compared separately.
+    """
+    d = {k: v for k, v in cfg.to_dict().items()
+         if k not in _LAUNCH_KEYS and k not in EVAL_ONLY_OPTIONS}
+    return json.loads(json.dumps(d, default=repr))
+
+
+def find_reusable(spec: RunSpec, sources: Sequence[str]) -> Optional[str]:
+    """The run dir of a finished run in ``sources`` with the same training as ``spec``, or None.
+
+    The same training: the same ``--cfg-options`` apart from :data:`EVAL_ONLY_OPTIONS`
+    (seed included), the same merged config now as the one that run dumped when
+    it trained (so an edited config or ``_base_`` is not the same training), and
+    ``load_from`` checkpoints with the same bytes.
+    """
+    from mmengine.config import Config
+    want_options = training_options(spec.options)
+    want = None
+    for src in sources:
+        rows = sorted(os.listdir(src)) if osp.isdir(src) else []
+        for row in rows:
+            run = osp.join(src, row, f'seed{spec.seed}')
+            plan = _read_json(osp.join(run, 'plan.json'))
+            final = osp.join(run, osp.basename(spec.final_checkpoint))
+            dumped = osp.join(run, osp.basename(plan.get('config', ''))) if plan else ''
+            if (plan is None or not osp.isfile(osp.join(run, 'metrics.json'))
+                    or not osp.isfile(final) or not osp.isfile(dumped)
+                    or training_options(plan.get('options', {})) != want_options
+                    or not _same_file(plan.get('load_from'), spec.load_from)):
+                continue
+            if want is None:
+                cfg = Config.fromfile(spec.config)
+                cfg.merge_from_dict(dict(spec.options))
+                want = training_config(cfg)
+            if training_config(Config.fromfile(dumped)) == want:
+                return run
+    return None
+
+
+def reuse_run(spec: RunSpec, source: str, state: dict) -> None:
+    """Give ``spec`` the training of ``source``: its final checkpoint and its logs.
+
+    The checkpoint is hard-linked (copied where links fail), so it survives the
+    source's deletion at no extra disk; mmengine's log folders and ``train.log``
+    are copied; ``state`` takes the source's training attempts and ``reused_from``.
+    """
+    os.makedirs(spec.run_dir, exist_ok=True)
+    ckpt = osp.join(source, osp.basename(spec.final_checkpoint))
+    if osp.lexists(spec.final_checkpoint):
+        os.remove(spec.final_checkpoint)
+    try:
+        os.link(ckpt, spec.final_checkpoint)
+    except OSError:
+        shutil.copy2(ckpt, spec.final_checkpoint)
+    for name in os.listdir(source):  # mmengine's <timestamp>/ (scalars for loss curves)
+        path, dest = osp.join(source, name), osp.join(spec.run_dir, name)
+        if re.fullmatch(r'\d{8}_\d{6}', name) and osp.isdir(path) and not osp.exists(dest):
+            shutil.copytree(path, dest)
+        elif name == osp.basename(spec.config):  # the dumped, merged config
+            shutil.copy2(path, dest)
+    with open(osp.join(spec.run_dir, 'train.log'), 'a') as out:
+        out.write(f'\n# owp.experiments: the training of {source} (same config, options '
+                  'and seed), reused\n')
+        log = osp.join(source, 'train.log')
+        if osp.isfile(log):
+            with open(log, errors='replace') as f:
+                shutil.copyfileobj(f, out)
+    src_state = _read_json(osp.join(source, 'state.json')) or {}
+    state['train_attempts'] = src_state.get('train_attempts', [])
+    state['reused_from'] = source
+
+
 def run_state(spec: RunSpec) -> RunState:
     """Where a run stands, from its files alone (no process is asked)."""
     if osp.isfile(osp.join(spec.run_dir, 'metrics.json')):
@@ -476,16 +607,20 @@ def _check_plan(spec: RunSpec) -> None:
 
 def run_study(study: Study, work_dir: str, seeds: Optional[Sequence[int]] = None,
               rows: Optional[Sequence[str]] = None, launch: Optional[Launch] = None,
-              cfg_options: Optional[Dict[str, Any]] = None, dry_run: bool = False) -> int:
+              cfg_options: Optional[Dict[str, Any]] = None, dry_run: bool = False,
+              reuse: bool = True) -> int:
     """Train, evaluate and tabulate every run not done yet; see the module docstring.
 
     A failed run is recorded (with its log's last error line) and the others go
-    on; runs that load from it wait. Returns 0 when every run is done, 1 otherwise.
+    on; runs that load from it wait. With ``reuse`` (default), a run takes the
+    training of an identical finished run of a ``reuse_from`` study instead of
+    training. Returns 0 when every run is done, 1 otherwise.
     """
     launch = launch or Launch()
     specs = plan_runs(study, work_dir, seeds, rows, cfg_options)
     for spec in specs:
         _check_plan(spec)
+    sources = reuse_sources(study, work_dir) if reuse else []
     if study.shapes is not None:
         if dry_run:
             _log(f'would generate the shapes benchmark into {study.data_root} ({study.shapes})')
@@ -503,7 +638,10 @@ def run_study(study: Study, work_dir: str, seeds: Optional[Sequence[int]] = None
             pending += 1
             continue
         if dry_run:  # every command, a dependent's after its dependency's
-            if st.state != 'trained':
+            src = find_reusable(spec, sources) if st.state != 'trained' else None
+            if src:
+                print(f'# {spec.key}: reuses the training of {src}')
+            elif st.state != 'trained':
                 print(shlex.join(train_command(spec, launch, _last_checkpoint(spec.run_dir))))
             print(shlex.join(eval_command(study, spec, launch, work_dir, cfg_options)))
             pending += 1
@@ -520,7 +658,11 @@ def run_study(study: Study, work_dir: str, seeds: Optional[Sequence[int]] = None
                      phase='training')
         state.pop('error', None)
         try:
-            if not osp.isfile(spec.final_checkpoint):
+            src = None if osp.isfile(spec.final_checkpoint) else find_reusable(spec, sources)
+            if src:
+                _log(f'{spec.key}: reuses the training of {src}')
+                reuse_run(spec, src, state)
+            elif not osp.isfile(spec.final_checkpoint):
                 _train(spec, launch, state)
             state.update(phase='evaluating')
             _write_json(osp.join(spec.run_dir, 'state.json'), state)
@@ -561,6 +703,8 @@ def write_metrics(study: Study, spec: RunSpec, scores: Dict[str, Dict[str, float
                                      resumed_from=a.get('resumed_from')) for a in attempts],
                 eval_seconds=eval_seconds,
                 provenance=provenance(spec))
+    if state.get('reused_from'):
+        data['reused_from'] = state['reused_from']
     path = osp.join(spec.run_dir, 'metrics.json')
     _write_json(path, data)
     for score, metrics in scores.items():
