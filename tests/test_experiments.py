@@ -4,6 +4,7 @@ import json
 import os
 import os.path as osp
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -335,6 +336,15 @@ def test_reuse_from_takes_an_identical_training_and_evaluates_it_here(tmp_path, 
     assert b.reuse_from == ('A', )
     assert run_study(a, str(work / 'A'), cfg_options=SCALE_64) == 0
     capsys.readouterr()
+    # B's first run was interrupted after 2 iterations: reuse clears it (no spliced curves)
+    part = work / 'B' / 'start' / 'seed0'
+    os.makedirs(part / '20000101_000000' / 'vis_data')
+    (part / '20000101_000000' / 'vis_data' / 'scalars.json').write_text('{}\n')
+    (part / 'iter_2.pth').write_bytes(b'partial')
+    (part / 'last_checkpoint').write_text(str(part / 'iter_2.pth'))
+    (part / 'state.json').write_text(json.dumps(dict(state='running', pid=2 ** 22 + 1,  # > pid_max
+                                                     host=socket.gethostname(),
+                                                     train_attempts=[dict(seconds=1.0)])))
     assert run_study(b, str(work / 'B'), cfg_options=SCALE_64) == 0
     out = capsys.readouterr().out
     for row, src in (('start', 'owp'), ('tuned', 'ft')):
@@ -346,6 +356,7 @@ def test_reuse_from_takes_an_identical_training_and_evaluates_it_here(tmp_path, 
         with open(source / 'metrics.json') as f:
             theirs = json.load(f)
         assert mine['reused_from'] == str(source)
+        assert mine['trained_at_commit'] == theirs['provenance']['git_commit']
         assert mine['train_attempts'] == theirs['train_attempts']
         assert 'reused' in (run / 'train.log').read_text()
         assert glob.glob(str(run / '2*' / 'vis_data' / 'scalars.json'))  # loss curves
@@ -354,6 +365,10 @@ def test_reuse_from_takes_an_identical_training_and_evaluates_it_here(tmp_path, 
         assert 'novel/AR@5' in mine['scores'][score]
         assert mine['scores'][score]['novel/AR@100'] == theirs['scores'][score]['novel/AR@100']
     assert 'other/seed0: training' in out
+    assert not (part / 'iter_2.pth').exists() and not (part / 'last_checkpoint').exists()
+    assert not (part / '20000101_000000').exists()
+    with open(part / 'state.json') as f:
+        assert json.load(f)['abandoned_attempts'] == [dict(seconds=1.0)]
     with open(work / 'B' / 'other' / 'seed0' / 'metrics.json') as f:
         assert 'reused_from' not in json.load(f)
     sources = reuse_sources(b, str(work / 'B'))
@@ -373,6 +388,14 @@ def test_reuse_from_takes_an_identical_training_and_evaluates_it_here(tmp_path, 
         assert got == (str(work / 'A' / 'owp' / 'seed0') if found else None), name
     spec = plan_runs(c, str(work / 'C'), seeds=[1], cfg_options=SCALE_64)[0]
     assert find_reusable(spec, [str(work / 'A')]) is None  # another seed
+    # the same config and options on 8 GPUs (another batch size) is another training
+    from owp.experiments.runner import Launch
+    spec = plan_runs(a, str(work / 'C'), cfg_options=SCALE_64)[0]
+    assert find_reusable(spec, [str(work / 'A')]) == str(work / 'A' / 'owp' / 'seed0')
+    assert find_reusable(spec, [str(work / 'A')], Launch('pytorch', gpus=8)) is None
+    # a load_from of the row's own (not the runner's): what it held then is not known
+    spec.options['load_from'] = str(work / 'A' / 'owp' / 'seed0' / 'iter_4.pth')
+    assert find_reusable(spec, [str(work / 'A')]) is None
 
 
 def test_reuse_from_needs_a_study_on_the_same_data(tmp_path, tiny_shapes, capsys):

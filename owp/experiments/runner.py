@@ -324,11 +324,16 @@ def reuse_sources(study: Study, work_dir: str) -> List[str]:
                  f'{src.data_root!r}, shapes {src.shapes} against {study.data_root!r}, '
                  f'{study.shapes})')
             continue
-        out.append(osp.join(osp.dirname(osp.abspath(work_dir)), name))
+        folder = osp.join(osp.dirname(osp.abspath(work_dir)), name)
+        if not osp.isdir(folder):
+            _log(f'reuse_from {name}: no runs at {folder} (reuse looks beside this study\'s '
+                 'work dir)')
+        out.append(folder)
     return out
 
 
-#: Config keys that say where and how a run was launched, not what it trains.
+#: Config keys that say where and how a run was launched, not what it trains (the
+#: runner's ``load_from`` is compared by the checkpoint's bytes instead).
 _LAUNCH_KEYS = ('work_dir', 'load_from', 'resume', 'launcher')
 
 
@@ -343,59 +348,105 @@ def training_config(cfg) -> dict:
     return json.loads(json.dumps(d, default=repr))
 
 
-def find_reusable(spec: RunSpec, sources: Sequence[str]) -> Optional[str]:
+def _option_value(command: Sequence[str], option: str) -> Optional[str]:
+    """The value after ``option`` in a command's words (None if absent)."""
+    words = list(command)
+    return words[words.index(option) + 1] if option in words[:-1] else None
+
+
+def find_reusable(spec: RunSpec, sources: Sequence[str],
+                  launch: Optional[Launch] = None) -> Optional[str]:
     """The run dir of a finished run in ``sources`` with the same training as ``spec``, or None.
 
     The same training: the same ``--cfg-options`` apart from :data:`EVAL_ONLY_OPTIONS`
-    (seed included), the same merged config now as the one that run dumped when
-    it trained (so an edited config or ``_base_`` is not the same training), and
-    ``load_from`` checkpoints with the same bytes.
+    (seed included); the same merged config now as the one that run dumped when
+    it trained (so an edited config or ``_base_`` is not the same training); the
+    runner's ``load_from`` checkpoints with the same bytes; and the same number of
+    GPUs (mim's ``--gpus``: the batch size across them). A row whose own config or
+    overrides set ``load_from`` is never reused: what that file held when the
+    other run trained is not recorded.
     """
     from mmengine.config import Config
     want_options = training_options(spec.options)
+    if 'load_from' in spec.options:
+        return None
+    gpus = (launch or Launch()).gpus
     want = None
     for src in sources:
         rows = sorted(os.listdir(src)) if osp.isdir(src) else []
         for row in rows:
             run = osp.join(src, row, f'seed{spec.seed}')
             plan = _read_json(osp.join(run, 'plan.json'))
+            state = _read_json(osp.join(run, 'state.json')) or {}
             final = osp.join(run, osp.basename(spec.final_checkpoint))
             dumped = osp.join(run, osp.basename(plan.get('config', ''))) if plan else ''
+            attempts = state.get('train_attempts') or [{}]
+            src_gpus = _option_value(attempts[0].get('command', []), '--gpus')
             if (plan is None or not osp.isfile(osp.join(run, 'metrics.json'))
                     or not osp.isfile(final) or not osp.isfile(dumped)
                     or training_options(plan.get('options', {})) != want_options
+                    or src_gpus != (None if gpus is None else str(gpus))
                     or not _same_file(plan.get('load_from'), spec.load_from)):
                 continue
             if want is None:
                 cfg = Config.fromfile(spec.config)
                 cfg.merge_from_dict(dict(spec.options))
+                if cfg.get('load_from'):  # set by the config file itself
+                    return None
                 want = training_config(cfg)
-            if training_config(Config.fromfile(dumped)) == want:
+            try:
+                have = training_config(Config.fromfile(dumped))
+            except Exception as e:  # a dumped config that no longer parses: not this one
+                _log(f'{spec.key}: not reusing {run}: its config {dumped} does not load ({e})')
+                continue
+            if have == want:
                 return run
     return None
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    """``dst`` becomes ``src``'s bytes atomically: a hard link, or a copy across file systems."""
+    tmp = f'{dst}.{os.getpid()}.tmp'
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copy2(src, tmp)
+    os.replace(tmp, dst)  # a kill mid-copy leaves no truncated checkpoint under dst's name
 
 
 def reuse_run(spec: RunSpec, source: str, state: dict) -> None:
     """Give ``spec`` the training of ``source``: its final checkpoint and its logs.
 
     The checkpoint is hard-linked (copied where links fail), so it survives the
-    source's deletion at no extra disk; mmengine's log folders and ``train.log``
-    are copied; ``state`` takes the source's training attempts and ``reused_from``.
+    source's deletion at no extra disk; mmengine's log folders, the dumped config
+    and ``train.log`` are copied; ``state`` takes the source's training attempts,
+    ``reused_from`` and the commit that trained it. A part-trained run of
+    ``spec`` (an interrupted training) is cleared first: its checkpoints and log
+    folders, so that its curves are not spliced with the source's; its attempts
+    are kept as ``abandoned_attempts``.
     """
     os.makedirs(spec.run_dir, exist_ok=True)
-    ckpt = osp.join(source, osp.basename(spec.final_checkpoint))
-    if osp.lexists(spec.final_checkpoint):
-        os.remove(spec.final_checkpoint)
-    try:
-        os.link(ckpt, spec.final_checkpoint)
-    except OSError:
-        shutil.copy2(ckpt, spec.final_checkpoint)
+    stamp = re.compile(r'\d{8}_\d{6}')
+    for name in os.listdir(spec.run_dir):  # a part-trained run of our own
+        path = osp.join(spec.run_dir, name)
+        if re.fullmatch(r'(iter|epoch)_\d+\.pth', name) or name == 'last_checkpoint':
+            os.remove(path)
+        elif stamp.fullmatch(name) and osp.isdir(path):
+            shutil.rmtree(path)
+    if state.get('train_attempts'):
+        state['abandoned_attempts'] = state.pop('train_attempts')
+    src_plan = _read_json(osp.join(source, 'plan.json')) or {}
+    src_metrics = _read_json(osp.join(source, 'metrics.json')) or {}
+    state['reused_from'] = source
+    state['trained_at_commit'] = src_metrics.get('provenance', {}).get('git_commit')
+    _write_json(osp.join(spec.run_dir, 'state.json'), state)
     for name in os.listdir(source):  # mmengine's <timestamp>/ (scalars for loss curves)
         path, dest = osp.join(source, name), osp.join(spec.run_dir, name)
-        if re.fullmatch(r'\d{8}_\d{6}', name) and osp.isdir(path) and not osp.exists(dest):
-            shutil.copytree(path, dest)
-        elif name == osp.basename(spec.config):  # the dumped, merged config
-            shutil.copy2(path, dest)
+        if stamp.fullmatch(name) and osp.isdir(path):
+            shutil.copytree(path, dest, dirs_exist_ok=True)
+    dumped = osp.join(source, osp.basename(src_plan.get('config', spec.config)))
+    if osp.isfile(dumped):  # the merged config, under this run's config name
+        shutil.copy2(dumped, osp.join(spec.run_dir, osp.basename(spec.config)))
     with open(osp.join(spec.run_dir, 'train.log'), 'a') as out:
         out.write(f'\n# owp.experiments: the training of {source} (same config, options '
                   'and seed), reused\n')
@@ -405,7 +456,7 @@ def reuse_run(spec: RunSpec, source: str, state: dict) -> None:
                 shutil.copyfileobj(f, out)
     src_state = _read_json(osp.join(source, 'state.json')) or {}
     state['train_attempts'] = src_state.get('train_attempts', [])
-    state['reused_from'] = source
+    _link_or_copy(osp.join(source, osp.basename(spec.final_checkpoint)), spec.final_checkpoint)
 
 
 def run_state(spec: RunSpec) -> RunState:
@@ -638,7 +689,7 @@ def run_study(study: Study, work_dir: str, seeds: Optional[Sequence[int]] = None
             pending += 1
             continue
         if dry_run:  # every command, a dependent's after its dependency's
-            src = find_reusable(spec, sources) if st.state != 'trained' else None
+            src = find_reusable(spec, sources, launch) if st.state != 'trained' else None
             if src:
                 print(f'# {spec.key}: reuses the training of {src}')
             elif st.state != 'trained':
@@ -658,7 +709,8 @@ def run_study(study: Study, work_dir: str, seeds: Optional[Sequence[int]] = None
                      phase='training')
         state.pop('error', None)
         try:
-            src = None if osp.isfile(spec.final_checkpoint) else find_reusable(spec, sources)
+            src = (None if osp.isfile(spec.final_checkpoint)
+                   else find_reusable(spec, sources, launch))
             if src:
                 _log(f'{spec.key}: reuses the training of {src}')
                 reuse_run(spec, src, state)
@@ -703,8 +755,9 @@ def write_metrics(study: Study, spec: RunSpec, scores: Dict[str, Dict[str, float
                                      resumed_from=a.get('resumed_from')) for a in attempts],
                 eval_seconds=eval_seconds,
                 provenance=provenance(spec))
-    if state.get('reused_from'):
+    if state.get('reused_from'):  # and the commit whose code trained it
         data['reused_from'] = state['reused_from']
+        data['trained_at_commit'] = state.get('trained_at_commit')
     path = osp.join(spec.run_dir, 'metrics.json')
     _write_json(path, data)
     for score, metrics in scores.items():
