@@ -312,7 +312,7 @@ def test_reuse_from_takes_an_identical_training_and_evaluates_it_here(tmp_path, 
     """Study B names study A in ``reuse_from``: B's rows with A's training (config, options,
     seed, and for a finetune the same start checkpoint) link A's checkpoints instead of
     training; a row with other training trains; an edited config is not the same training."""
-    from owp.experiments import load_study, run_study
+    from owp.experiments import load_study, run_study, study_status
     from owp.experiments.runner import find_reusable, plan_runs, reuse_sources
     owp_cfg = osp.join(SHAPES, 'fcos-owp-iou-cs-is_r18-tiny_fpn_1k_shapes.py')
     ft_cfg = osp.join(SHAPES, 'fcos-owp-iou-cs-is-finetune_r18-tiny_fpn_1k_shapes.py')
@@ -345,6 +345,10 @@ def test_reuse_from_takes_an_identical_training_and_evaluates_it_here(tmp_path, 
     (part / 'state.json').write_text(json.dumps(dict(state='running', pid=2 ** 22 + 1,  # > pid_max
                                                      host=socket.gethostname(),
                                                      train_attempts=[dict(seconds=1.0)])))
+    status = {k: (st, d) for k, st, d in study_status(b, str(work / 'B'), cfg_options=SCALE_64)}
+    assert status['start/seed0'] == ('interrupted', f"reuses {work / 'A' / 'owp' / 'seed0'}")
+    assert status['tuned/seed0'] == ('waiting', 'for start/seed0 (interrupted)')
+    assert status['other/seed0'] == ('waiting', '')
     assert run_study(b, str(work / 'B'), cfg_options=SCALE_64) == 0
     out = capsys.readouterr().out
     for row, src in (('start', 'owp'), ('tuned', 'ft')):

@@ -767,9 +767,12 @@ def write_metrics(study: Study, spec: RunSpec, scores: Dict[str, Dict[str, float
     return path
 
 
-def study_status(study: Study, work_dir: str, seeds: Optional[Sequence[int]] = None
-                 ) -> List[tuple]:
-    """``(run key, state, detail)`` of every run of the study."""
+def study_status(study: Study, work_dir: str, seeds: Optional[Sequence[int]] = None,
+                 cfg_options: Optional[Dict[str, Any]] = None) -> List[tuple]:
+    """``(run key, state, detail)`` of every run of the study.
+
+    ``cfg_options`` as given to ``run`` (they decide which runs are reusable).
+    """
     if seeds is None:  # the manifest's seeds and any other seed found on disk
         found = set(study.seeds)
         for row in study.rows:
@@ -779,8 +782,14 @@ def study_status(study: Study, work_dir: str, seeds: Optional[Sequence[int]] = N
                           and s[4:].isdigit()}
         seeds = sorted(found)
     out = []
-    for spec in plan_runs(study, work_dir, seeds):
+    sources = reuse_sources(study, work_dir)
+    for spec in plan_runs(study, work_dir, seeds, cfg_options=cfg_options):
         st = run_state(spec)
+        if st.state in ('waiting', 'interrupted') and sources and (
+                spec.depends_on is None or run_state(spec.depends_on).state == 'done'):
+            src = find_reusable(spec, sources)
+            if src:  # what `run` will do with it
+                st = RunState(st.state, f'reuses {src}')
         out.append((spec.key, st.state, st.detail))
     return out
 
