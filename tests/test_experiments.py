@@ -421,3 +421,26 @@ def test_reuse_from_needs_a_study_on_the_same_data(tmp_path, tiny_shapes, capsys
                      reuse_from=bad)
         with pytest.raises(ManifestError, match=r'C/manifest.yaml:\d+: reuse_from'):
             load_study(str(tmp_path / 'C'))
+
+
+def test_a_run_locked_by_another_runner_is_skipped_then_taken(tmp_path, tiny_shapes, capsys):
+    """Two runners sharing a study (one per slot) must never train the same run at once: the
+    run's lock, not only state.json, decides; a released lock (a runner gone) frees the run."""
+    from owp.experiments import load_study, run_study
+    from owp.experiments.runner import _claim
+    study = str(tmp_path / 'locked')
+    _write_study(study, [dict(name='fine', config=osp.join(SHAPES, 'fcos-owp-ctr_r18-tiny_fpn_1k_shapes.py'),
+                              scores=['centerness'])],
+                 data_root=tiny_shapes, cfg_options=dict(_tiny_options(), **{'train_cfg.max_iters': 2}))
+    work = str(tmp_path / 'work')
+    run_dir = osp.join(work, 'fine', 'seed0')
+    os.makedirs(run_dir)
+    held = _claim(run_dir)  # what a runner in another process holds while it trains
+    assert held is not None and _claim(run_dir) is None
+    s = load_study(study)
+    assert run_study(s, work, cfg_options=SCALE_64) == 1
+    assert 'fine/seed0: running elsewhere (another runner holds' in capsys.readouterr().out
+    assert not osp.exists(osp.join(run_dir, 'state.json'))  # untouched
+    os.close(held)
+    assert run_study(s, work, cfg_options=SCALE_64) == 0
+    assert osp.isfile(osp.join(run_dir, 'metrics.json'))

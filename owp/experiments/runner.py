@@ -459,6 +459,25 @@ def reuse_run(spec: RunSpec, source: str, state: dict) -> None:
     _link_or_copy(osp.join(source, osp.basename(spec.final_checkpoint)), spec.final_checkpoint)
 
 
+def _claim(run_dir: str) -> Optional[int]:
+    """An exclusive ``flock`` on ``run_dir/.lock`` (its fd), or None while another runner holds it.
+
+    ``state.json`` says who runs a run, but reading it and writing it are two steps:
+    two runners started together (one per slot, sharing a study) could both read
+    "waiting" and train the same run into the same folder. The lock makes taking a
+    run atomic; the kernel drops it when its process dies, so no stale lock outlives
+    a killed runner.
+    """
+    import fcntl
+    fd = os.open(osp.join(run_dir, '.lock'), os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def run_state(spec: RunSpec) -> RunState:
     """Where a run stands, from its files alone (no process is asked)."""
     if osp.isfile(osp.join(spec.run_dir, 'metrics.json')):
@@ -702,39 +721,53 @@ def run_study(study: Study, work_dir: str, seeds: Optional[Sequence[int]] = None
             pending += 1
             continue
         os.makedirs(spec.run_dir, exist_ok=True)
-        _write_json(osp.join(spec.run_dir, 'plan.json'),
-                    dict(config=spec.config, options=spec.options, load_from=spec.load_from))
-        state = _read_json(osp.join(spec.run_dir, 'state.json')) or {}
-        state.update(state='running', pid=os.getpid(), host=socket.gethostname(),
-                     phase='training')
-        state.pop('error', None)
-        try:
-            src = (None if osp.isfile(spec.final_checkpoint)
-                   else find_reusable(spec, sources, launch))
-            if src:
-                _log(f'{spec.key}: reuses the training of {src}')
-                reuse_run(spec, src, state)
-            elif not osp.isfile(spec.final_checkpoint):
-                _train(spec, launch, state)
-            state.update(phase='evaluating')
-            _write_json(osp.join(spec.run_dir, 'state.json'), state)
-            t0 = time.time()
-            if launch.launcher == 'slurm':
-                cmd = eval_command(study, spec, launch, work_dir, cfg_options)
-                if subprocess.run(cmd).returncode != 0:
-                    raise RuntimeError(f'evaluation failed: {shlex.join(cmd)}')
-            else:
-                write_metrics(study, spec, evaluate_run(study, spec), time.time() - t0, state)
-        except Exception as e:  # recorded; the other rows go on
-            msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-            state.update(state='failed', error=msg)
-            _write_json(osp.join(spec.run_dir, 'state.json'), state)
-            _log(f'{spec.key}: FAILED: {msg} (log: {spec.run_dir}/train.log)')
+        lock = _claim(spec.run_dir)
+        if lock is None:
+            _log(f'{spec.key}: running elsewhere (another runner holds {spec.run_dir}/.lock), '
+                 'skipped')
             pending += 1
             continue
-        state.update(state='done', phase='done')
-        _write_json(osp.join(spec.run_dir, 'state.json'), state)
-        tabulate(study, work_dir)
+        try:
+            st = run_state(spec)  # again, now that it is ours: another runner may have been quicker
+            if st.state in ('done', 'running'):
+                _log(f'{spec.key}: {st.state} elsewhere meanwhile, skipped')
+                pending += st.state == 'running'
+                continue
+            _write_json(osp.join(spec.run_dir, 'plan.json'),
+                        dict(config=spec.config, options=spec.options, load_from=spec.load_from))
+            state = _read_json(osp.join(spec.run_dir, 'state.json')) or {}
+            state.update(state='running', pid=os.getpid(), host=socket.gethostname(),
+                         phase='training')
+            state.pop('error', None)
+            try:
+                src = (None if osp.isfile(spec.final_checkpoint)
+                       else find_reusable(spec, sources, launch))
+                if src:
+                    _log(f'{spec.key}: reuses the training of {src}')
+                    reuse_run(spec, src, state)
+                elif not osp.isfile(spec.final_checkpoint):
+                    _train(spec, launch, state)
+                state.update(phase='evaluating')
+                _write_json(osp.join(spec.run_dir, 'state.json'), state)
+                t0 = time.time()
+                if launch.launcher == 'slurm':
+                    cmd = eval_command(study, spec, launch, work_dir, cfg_options)
+                    if subprocess.run(cmd).returncode != 0:
+                        raise RuntimeError(f'evaluation failed: {shlex.join(cmd)}')
+                else:
+                    write_metrics(study, spec, evaluate_run(study, spec), time.time() - t0, state)
+            except Exception as e:  # recorded; the other rows go on
+                msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+                state.update(state='failed', error=msg)
+                _write_json(osp.join(spec.run_dir, 'state.json'), state)
+                _log(f'{spec.key}: FAILED: {msg} (log: {spec.run_dir}/train.log)')
+                pending += 1
+                continue
+            state.update(state='done', phase='done')
+            _write_json(osp.join(spec.run_dir, 'state.json'), state)
+            tabulate(study, work_dir)
+        finally:
+            os.close(lock)  # (a killed runner's lock goes with its process)
     if not dry_run:
         out = tabulate(study, work_dir)
         _log(f'table: {out["table.md"]}')
