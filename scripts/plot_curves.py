@@ -15,8 +15,9 @@ panel per validation metric (percent) and one per training loss (moving average 
 ``--smooth`` logged points); the seeds of a row are drawn as their mean with a min-max band
 (``--no-bands``: one line per run). ``--figure6`` draws the paper's figure 6 instead: base AP
 and novel AR@100 against iteration, one panel per recipe and masking threshold, one line per
-start iteration (read from each run's dumped config). ``--out`` is written as PNG and PDF
-(a path without extension or ending in .png). ``--csv`` writes the validation metrics, one
+start iteration (read from each run's dumped config), and each recipe's runs without
+masking as a dashed level (their final test metrics, from ``metrics.json``). ``--out`` is
+written as PNG and PDF (a path without extension or ending in .png). ``--csv`` writes the validation metrics, one
 row per run and iteration, in percent; the same table is printed.
 """
 import argparse
@@ -84,12 +85,18 @@ def main(argv=None) -> int:
             source = args.study or [path if sep else name for name, sep, path in pairs]
             lines = curves.figure6_grid(source, args.work_dir,
                                         _split(args.metrics) or curves.FIGURE6_METRICS)
+            refs = curves.figure6_references(source, args.work_dir,
+                                             _split(args.metrics) or curves.FIGURE6_METRICS)
             import matplotlib
             matplotlib.use('Agg')
             import matplotlib.pyplot as plt
-            plt.close(curves.plot_figure6(lines, args.out, title=args.title))
+            plt.close(curves.plot_figure6(lines, args.out, title=args.title, references=refs))
             wide = lines.assign(**{c: lines[c] * 100 for c in ('mean', 'min', 'max')})
             print(wide.to_string(index=False, float_format=lambda v: f'{v:.2f}'))
+            if not refs.empty:
+                print('\nwithout masking (final test metrics, the dashed levels):')
+                print(refs.assign(**{c: refs[c] * 100 for c in ('mean', 'min', 'max')})
+                      .to_string(index=False, float_format=lambda v: f'{v:.2f}'))
             if args.csv:
                 os.makedirs(osp.dirname(osp.abspath(args.csv)), exist_ok=True)
                 wide.to_csv(args.csv, index=False, float_format='%.2f')

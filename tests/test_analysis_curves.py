@@ -23,6 +23,7 @@ from owp.analysis import (  # noqa: E402
     PALETTE,
     figure6_grid,
     figure6_lines,
+    figure6_references,
     find_runs,
     find_score_dumps,
     fuse_levels,
@@ -119,7 +120,22 @@ def fig6_dir(tmp_path_factory):
     # the OWP model the finetune rows start from: no masking, not in the grid
     _run(root, 'base', 0, lines((0.0, 0.0), (0.3, 0.3)),
          _config_text(cls_mode='untrained', score_mode='iou'))
+    # each recipe without masking, finished (metrics.json): the figure's reference levels
+    for seed, (ap, ar) in enumerate([(0.4, 0.6), (0.5, 0.7)]):
+        _finished(_run(root, 'ref', seed, [_train(100, loss=1.0)], _config_text()),
+                  {'logits*iou': {'base/AP': ap, 'novel/AR@100': ar}})
+    _run(root, 'ref', 2, [_train(50, loss=1.0)], _config_text())  # still training: left out
+    _finished(_run(root, 'ft', 0, [_train(100, loss=1.0)], _config_text(load_from='/c.pth')),
+              {'iou': {'base/AP': 0.0, 'novel/AR@100': 0.9},  # not its score mode
+               'logits*iou': {'base/AP': 0.2, 'novel/AR@100': 0.3}})
     return str(root)
+
+
+def _finished(run_dir, scores):
+    """What the experiments runner writes when a run's evaluation ends."""
+    with open(osp.join(run_dir, 'metrics.json'), 'w') as f:
+        json.dump(dict(scores=scores), f)
+    return run_dir
 
 
 def _tiny_run(root, name, data_root, seed, config_name):
@@ -276,6 +292,38 @@ def test_figure6_grid_panels_and_lines(fig6_dir, tmp_path):
     assert (tmp_path / 'fig6.png').is_file() and (tmp_path / 'fig6.pdf').is_file()
 
 
+def test_figure6_references_are_each_recipe_without_masking(fig6_dir, tmp_path):
+    refs = figure6_references(fig6_dir)
+    got = {(r.metric, r.recipe, r.row): tuple(round(float(v), 6) for v in
+                                              (r['mean'], r['min'], r['max'], r.n))
+           for _, r in refs.iterrows()}
+    assert got == ({
+        ('base/AP', 'joint', 'ref'): (0.45, 0.4, 0.5, 2),
+        ('novel/AR@100', 'joint', 'ref'): (0.65, 0.6, 0.7, 2),
+        ('base/AP', 'finetune', 'ft'): (0.2, 0.2, 0.2, 1),       # under its config's score
+        ('novel/AR@100', 'finetune', 'ft'): (0.3, 0.3, 0.3, 1)})  # mode, not 'iou'
+    with pytest.warns(UserWarning):
+        lines = figure6_grid(fig6_dir)
+    fig = plot_figure6(lines, references=refs)
+    axes = np.array(fig.axes).reshape(2, 3)  # joint 0.925, joint 0.95, finetune 0.925
+
+    def level(ax):
+        return {ln.get_label(): ln.get_ydata()[0] for ln in ax.get_lines()
+                if 'no masking' in ln.get_label()}
+    assert level(axes[0, 0]) == level(axes[0, 1]) == pytest.approx({'ref (no masking)': 45})
+    assert level(axes[1, 2]) == pytest.approx({'ft (no masking)': 30})
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert texts[-2:] == ['ref: no masking, final (mean of 2 seeds; band: min-max)',
+                          'ft: no masking, final']
+    plt.close(fig)
+    # a finished run with several score modes, none of them its config's: which one is meant?
+    _finished(_run(tmp_path, 'x', 0, [], _config_text(score_mode='logits*centerness')),
+              {'iou': {}, 'logits*iou': {}})
+    with pytest.raises(ValueError, match=r"x/seed0/metrics.json: no scores under the score mode "
+                                         r"'logits\*centerness'.*has: iou, logits\*iou"):
+        figure6_references(str(tmp_path))
+
+
 def test_plot_curves_script_study_and_figure6(study_dir, fig6_dir, tmp_path, capsys):
     spec = importlib.util.spec_from_file_location(
         'plot_curves', osp.join(REPO, 'scripts', 'plot_curves.py'))
@@ -283,6 +331,7 @@ def test_plot_curves_script_study_and_figure6(study_dir, fig6_dir, tmp_path, cap
     spec.loader.exec_module(script)
     assert script.main([fig6_dir, '--figure6', '--out', str(tmp_path / 'g')]) == 0
     assert (tmp_path / 'g.png').is_file() and (tmp_path / 'g.pdf').is_file()
+    assert 'without masking (final test metrics' in capsys.readouterr().out
     assert script.main([study_dir, '--out', str(tmp_path / 'c'), '--losses', 'loss_cls']) == 0
     assert (tmp_path / 'c.png').is_file()
     assert 'fcos/seed1' in capsys.readouterr().out  # every seed's validation rows printed

@@ -2,6 +2,7 @@ from ..evaluation.functional.score_dump_io import load_score_dump
 from .curves import (
     figure6_grid,
     figure6_lines,
+    figure6_references,
     find_scalars_files,
     gain_over_last,
     loss_change,
@@ -39,7 +40,8 @@ from .style import PALETTE, row_colors, row_name, save_figure
 from .tables import recall_table, to_markdown
 
 __all__ = ['PALETTE', 'auc_of_curve', 'compare_objectness_maps', 'figure6_grid',
-           'figure6_lines', 'find_runs', 'find_scalars_files', 'find_score_dumps',
+           'figure6_lines', 'figure6_references', 'find_runs', 'find_scalars_files',
+           'find_score_dumps',
            'fuse_levels', 'gain_over_last', 'gallery_table', 'gt_boxes', 'load_detector',
            'load_score_dump', 'loss_change', 'novel_hits', 'objectness_maps', 'pick_images',
            'plot_curves', 'plot_figure6', 'plot_gallery', 'plot_objectness_maps',

@@ -23,7 +23,8 @@ from .style import PALETTE, row_colors, row_name, save_figure
 
 __all__ = ['find_scalars_files', 'read_scalars', 'gain_over_last', 'plot_curves', 'seed_bands',
            'loss_change', 'score_labels',
-           'study_scalars', 'run_settings', 'figure6_lines', 'figure6_grid', 'plot_figure6']
+           'study_scalars', 'run_settings', 'figure6_lines', 'figure6_grid', 'figure6_references',
+           'plot_figure6']
 
 #: Columns of the tidy table :func:`read_scalars` returns.
 COLUMNS = ['run', 'kind', 'iteration', 'metric', 'value']
@@ -500,6 +501,8 @@ def score_labels(source: Source, work_dir: Optional[str] = None) -> Dict[str, st
 #: The metrics of the paper's figure 6, one panel row each.
 FIGURE6_METRICS = ('base/AP', 'novel/AR@100')
 _RECIPE_ORDER = {'joint': 0, 'finetune': 1}
+_REFERENCE_COLOR = '0.35'
+_REFERENCE_STYLES = ('--', '-.', (0, (1, 1)))
 
 
 def figure6_lines(table: pd.DataFrame, settings: Mapping[str, Mapping],
@@ -599,18 +602,95 @@ def figure6_grid(source: Source, work_dir: Optional[str] = None,
     return figure6_lines(table[table['run'].isin(keep)], {n: settings[n] for n in keep}, metrics)
 
 
+def _final_metrics(run_dir: str, score_mode: Optional[str]) -> Dict[str, float]:
+    """A finished run's test metrics (``metrics.json``) under its config's score mode.
+
+    The score mode the config validates with is preferred (the one the masked runs'
+    curves are drawn in); a run evaluated under one score mode only gives that one.
+    """
+    path = osp.join(run_dir, 'metrics.json')
+    with open(path) as f:
+        scores = json.load(f).get('scores') or {}
+    if score_mode in scores:
+        return scores[score_mode]
+    if len(scores) == 1:
+        return next(iter(scores.values()))
+    raise ValueError(f'{path}: no scores under the score mode {score_mode!r} its config '
+                     f'validates with (has: {", ".join(scores) or "none"})')
+
+
+def figure6_references(source: Source, work_dir: Optional[str] = None,
+                       metrics: Sequence[str] = FIGURE6_METRICS) -> pd.DataFrame:
+    """What figure 6's masking lines are read against: each recipe without masking.
+
+    The finished runs of ``source`` that train a classifier (recipe ``joint`` or
+    ``finetune``, :func:`run_settings`) without unknown-object masking, reduced to
+    their final test metrics (``metrics.json``, written by the experiments runner)
+    over the seeds of each row. In ``figure6_shapes`` these are the ``joint`` and
+    ``finetune`` rows; a study with several such rows of one recipe gets one level each.
+
+    Args:
+        source: A study, its work dir, or run folders (see :func:`owp.analysis.find_runs`).
+        work_dir: A study's work dir (see :func:`owp.analysis.find_runs`).
+        metrics: Test metrics, as in :func:`figure6_lines`.
+
+    Returns:
+        pandas.DataFrame: Columns ``metric``, ``recipe``, ``row``, ``mean``, ``min``,
+        ``max``, ``n`` (runs), ``runs`` (their names, comma-separated); values as
+        logged (fractions). Empty (with these columns) when no such run has finished.
+
+    Raises:
+        ValueError: A finished reference run whose metrics lack one of ``metrics``.
+    """
+    rows = []
+    for name, folder in find_runs(source, work_dir).items():
+        if not osp.isfile(osp.join(folder, 'metrics.json')):
+            continue
+        try:
+            s = run_settings(folder)
+        except FileNotFoundError:
+            continue
+        if s['recipe'] not in _RECIPE_ORDER or s['unknown_thr'] is not None:
+            continue
+        final = _final_metrics(folder, s['score_mode'])
+        for metric in metrics:
+            if metric not in final:
+                raise ValueError(f'figure 6: {name} has no test {metric!r} in '
+                                 f'{osp.join(folder, "metrics.json")} (has: '
+                                 f'{", ".join(sorted(final))})')
+            rows.append(dict(metric=metric, recipe=s['recipe'], row=row_name(name), run=name,
+                             value=float(final[metric])))
+    columns = ['metric', 'recipe', 'row', 'mean', 'min', 'max', 'n', 'runs']
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    data = pd.DataFrame(rows)
+    keys = ['metric', 'recipe', 'row']
+    out = data.groupby(keys, sort=False)['value'].agg(
+        ['mean', 'min', 'max', 'count']).reset_index().rename(columns={'count': 'n'})
+    out['runs'] = data.groupby(keys, sort=False)['run'].agg(
+        lambda r: ','.join(sorted(r))).to_numpy()
+    out['_r'] = out['recipe'].map(_RECIPE_ORDER)  # the panels' order: joint, then finetune
+    out = out.sort_values(['_r', 'row'], kind='stable').reset_index(drop=True)
+    return out[columns]
+
+
 def plot_figure6(lines: pd.DataFrame, out_file: Optional[str] = None,
-                 title: Optional[str] = None):
+                 title: Optional[str] = None, references: Optional[pd.DataFrame] = None):
     """The paper's figure 6: metric against iteration, one line per masking start.
 
     One row of panels per metric, one panel per (recipe, threshold); in each, one
     line per start iteration (its colour the same in every panel, its seeds as a
-    min-max band) and a dotted vertical line where masking starts.
+    min-max band) and a dotted vertical line where masking starts. With
+    ``references``, each row of the panel's recipe without masking is a grey dashed
+    level (its final value; its seeds' min-max as a grey band): what masking is read
+    against.
 
     Args:
         lines: From :func:`figure6_lines` / :func:`figure6_grid`.
         out_file: Path without extension (or ``.png``): PNG and PDF are written.
         title: Figure title.
+        references: From :func:`figure6_references`; a panel without its recipe's
+            reference has no level.
 
     Returns:
         matplotlib.figure.Figure: Left open (close it with ``plt.close(fig)``).
@@ -620,6 +700,10 @@ def plot_figure6(lines: pd.DataFrame, out_file: Optional[str] = None,
     panels = list(dict.fromkeys(zip(lines['recipe'], lines['thr'])))
     starts = sorted(lines['start'].unique())
     colors = row_colors([str(s) for s in starts])
+    if references is None:
+        references = pd.DataFrame(columns=['metric', 'recipe', 'row'])
+    ref_styles = {row: _REFERENCE_STYLES[i % len(_REFERENCE_STYLES)]
+                  for i, row in enumerate(dict.fromkeys(references['row']))}
     fig, axes = plt.subplots(len(metrics), len(panels), figsize=(3.6 * len(panels),
                              3.0 * len(metrics) + 0.5), squeeze=False, sharex=True,
                              sharey='row')
@@ -640,6 +724,14 @@ def plot_figure6(lines: pd.DataFrame, out_file: Optional[str] = None,
                     ax.fill_between(d['iteration'], d['min'] * 100, d['max'] * 100,
                                     color=colors[str(start)], alpha=0.2, lw=0)
                 ax.axvline(start, color=colors[str(start)], ls=':', lw=1)
+            ref = references[(references['metric'] == metric)
+                             & (references['recipe'] == recipe)]
+            for _, r in ref.iterrows():
+                ax.axhline(r['mean'] * 100, color=_REFERENCE_COLOR, ls=ref_styles[r['row']],
+                           lw=1, label=f'{r["row"]} (no masking)')
+                if r['n'] > 1:
+                    ax.axhspan(r['min'] * 100, r['max'] * 100, color=_REFERENCE_COLOR,
+                               alpha=0.12, lw=0)
             ax.set_title(f'{metric}: {recipe}, masking thr {thr:g}', fontsize=9)
             ax.set_ylabel(f'{metric} (%)')
             ax.tick_params(labelleft=True)
@@ -648,11 +740,16 @@ def plot_figure6(lines: pd.DataFrame, out_file: Optional[str] = None,
     handles = [plt.Line2D([], [], color=colors[str(s)], marker='o', ms=3) for s in starts]
     texts = [f'masking from iteration {s}' + (f' (mean of {seeds[s]} seeds; band: min-max)'
                                               if seeds[s] > 1 else '') for s in starts]
-    fig.legend(handles, texts, loc='lower center', ncol=min(len(starts), 4), fontsize=8,
+    for row, ls in ref_styles.items():
+        n = int(references.loc[references['row'] == row, 'n'].max())
+        handles.append(plt.Line2D([], [], color=_REFERENCE_COLOR, ls=ls, lw=1))
+        texts.append(f'{row}: no masking, final' + (
+            f' (mean of {n} seeds; band: min-max)' if n > 1 else ''))
+    fig.legend(handles, texts, loc='lower center', ncol=min(len(texts), 4), fontsize=8,
                frameon=False)
     fig.suptitle(title or 'Unknown-object masking: threshold x start iteration x recipe '
                  '(paper fig. 6); dotted line: where masking starts', fontsize=10)
-    fig.tight_layout(rect=(0, 0.07 + 0.03 * ((len(starts) - 1) // 4), 1, 1))
+    fig.tight_layout(rect=(0, 0.07 + 0.03 * ((len(texts) - 1) // 4), 1, 1))
     if out_file is not None:
         save_figure(fig, out_file)
     return fig
