@@ -675,6 +675,52 @@ def _check_plan(spec: RunSpec) -> None:
                             'differ); use another --work-dir or delete that run folder')
 
 
+def _run_claimed(study: Study, spec: RunSpec, work_dir: str, launch: Launch,
+                 cfg_options: Optional[Dict[str, Any]], sources: Sequence[str]) -> str:
+    """Train (or reuse) and evaluate one run whose lock this runner holds.
+
+    Returns the run's state afterwards: 'done', 'failed' (recorded in its
+    ``state.json`` with the error's last line; the caller goes on with the other
+    runs), or 'running' when another runner took it between the caller's look and
+    the lock.
+    """
+    st = run_state(spec)  # again, now that it is ours: another runner may have been quicker
+    if st.state in ('done', 'running'):
+        _log(f'{spec.key}: {st.state} elsewhere meanwhile, skipped')
+        return st.state
+    _write_json(osp.join(spec.run_dir, 'plan.json'),
+                dict(config=spec.config, options=spec.options, load_from=spec.load_from))
+    state = _read_json(osp.join(spec.run_dir, 'state.json')) or {}
+    state.update(state='running', pid=os.getpid(), host=socket.gethostname(), phase='training')
+    state.pop('error', None)
+    try:
+        src = None if osp.isfile(spec.final_checkpoint) else find_reusable(spec, sources, launch)
+        if src:
+            _log(f'{spec.key}: reuses the training of {src}')
+            reuse_run(spec, src, state)
+        elif not osp.isfile(spec.final_checkpoint):
+            _train(spec, launch, state)
+        state.update(phase='evaluating')
+        _write_json(osp.join(spec.run_dir, 'state.json'), state)
+        t0 = time.time()
+        if launch.launcher == 'slurm':
+            cmd = eval_command(study, spec, launch, work_dir, cfg_options)
+            if subprocess.run(cmd).returncode != 0:
+                raise RuntimeError(f'evaluation failed: {shlex.join(cmd)}')
+        else:
+            write_metrics(study, spec, evaluate_run(study, spec), time.time() - t0, state)
+    except Exception as e:  # recorded; the other rows go on
+        msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        state.update(state='failed', error=msg)
+        _write_json(osp.join(spec.run_dir, 'state.json'), state)
+        _log(f'{spec.key}: FAILED: {msg} (log: {spec.run_dir}/train.log)')
+        return 'failed'
+    state.update(state='done', phase='done')
+    _write_json(osp.join(spec.run_dir, 'state.json'), state)
+    tabulate(study, work_dir)
+    return 'done'
+
+
 def run_study(study: Study, work_dir: str, seeds: Optional[Sequence[int]] = None,
               rows: Optional[Sequence[str]] = None, launch: Optional[Launch] = None,
               cfg_options: Optional[Dict[str, Any]] = None, dry_run: bool = False,
@@ -728,44 +774,7 @@ def run_study(study: Study, work_dir: str, seeds: Optional[Sequence[int]] = None
             pending += 1
             continue
         try:
-            st = run_state(spec)  # again, now that it is ours: another runner may have been quicker
-            if st.state in ('done', 'running'):
-                _log(f'{spec.key}: {st.state} elsewhere meanwhile, skipped')
-                pending += st.state == 'running'
-                continue
-            _write_json(osp.join(spec.run_dir, 'plan.json'),
-                        dict(config=spec.config, options=spec.options, load_from=spec.load_from))
-            state = _read_json(osp.join(spec.run_dir, 'state.json')) or {}
-            state.update(state='running', pid=os.getpid(), host=socket.gethostname(),
-                         phase='training')
-            state.pop('error', None)
-            try:
-                src = (None if osp.isfile(spec.final_checkpoint)
-                       else find_reusable(spec, sources, launch))
-                if src:
-                    _log(f'{spec.key}: reuses the training of {src}')
-                    reuse_run(spec, src, state)
-                elif not osp.isfile(spec.final_checkpoint):
-                    _train(spec, launch, state)
-                state.update(phase='evaluating')
-                _write_json(osp.join(spec.run_dir, 'state.json'), state)
-                t0 = time.time()
-                if launch.launcher == 'slurm':
-                    cmd = eval_command(study, spec, launch, work_dir, cfg_options)
-                    if subprocess.run(cmd).returncode != 0:
-                        raise RuntimeError(f'evaluation failed: {shlex.join(cmd)}')
-                else:
-                    write_metrics(study, spec, evaluate_run(study, spec), time.time() - t0, state)
-            except Exception as e:  # recorded; the other rows go on
-                msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-                state.update(state='failed', error=msg)
-                _write_json(osp.join(spec.run_dir, 'state.json'), state)
-                _log(f'{spec.key}: FAILED: {msg} (log: {spec.run_dir}/train.log)')
-                pending += 1
-                continue
-            state.update(state='done', phase='done')
-            _write_json(osp.join(spec.run_dir, 'state.json'), state)
-            tabulate(study, work_dir)
+            pending += _run_claimed(study, spec, work_dir, launch, cfg_options, sources) != 'done'
         finally:
             os.close(lock)  # (a killed runner's lock goes with its process)
     if not dry_run:
