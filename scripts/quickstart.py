@@ -19,7 +19,7 @@ Running it again keeps every finished run and resumes an interrupted one from
 its last checkpoint (``--fresh`` starts over). The dataset folder is reused
 when it was made with the same generator settings.
 
-    python scripts/quickstart.py                 # ~10 min on 2 cores
+    python scripts/quickstart.py                 # ~8 min on 2 cores
     python scripts/quickstart.py --iters 300     # a faster, weaker look
     python scripts/quickstart.py --seeds 0,1,2   # the spread over seeds (~30 min)
 """
