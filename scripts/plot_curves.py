@@ -92,6 +92,7 @@ def main(argv=None) -> int:
             import matplotlib.pyplot as plt
             plt.close(curves.plot_figure6(lines, args.out, title=args.title, references=refs))
             wide = lines.assign(**{c: lines[c] * 100 for c in ('mean', 'min', 'max')})
+            wide['thr'] = wide['thr'].map('{:g}'.format)  # 0.925, not the 2 decimals below
             print(wide.to_string(index=False, float_format=lambda v: f'{v:.2f}'))
             if not refs.empty:
                 print('\nwithout masking (final test metrics, the dashed levels):')

@@ -329,9 +329,13 @@ def test_plot_curves_script_study_and_figure6(study_dir, fig6_dir, tmp_path, cap
         'plot_curves', osp.join(REPO, 'scripts', 'plot_curves.py'))
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    assert script.main([fig6_dir, '--figure6', '--out', str(tmp_path / 'g')]) == 0
+    assert script.main([fig6_dir, '--figure6', '--out', str(tmp_path / 'g'),
+                        '--csv', str(tmp_path / 'g.csv')]) == 0
     assert (tmp_path / 'g.png').is_file() and (tmp_path / 'g.pdf').is_file()
     assert 'without masking (final test metrics' in capsys.readouterr().out
+    import pandas as pd
+    csv = pd.read_csv(tmp_path / 'g.csv')  # thresholds as set, not rounded to 2 decimals
+    assert sorted(set(csv['thr'])) == [0.925, 0.95]
     assert script.main([study_dir, '--out', str(tmp_path / 'c'), '--losses', 'loss_cls']) == 0
     assert (tmp_path / 'c.png').is_file()
     assert 'fcos/seed1' in capsys.readouterr().out  # every seed's validation rows printed
