@@ -17,8 +17,8 @@ panel per validation metric (percent) and one per training loss (moving average 
 and novel AR@100 against iteration, one panel per recipe and masking threshold, one line per
 start iteration (read from each run's dumped config), and each recipe's runs without
 masking as a dashed level (their final test metrics, from ``metrics.json``). ``--out`` is
-written as PNG and PDF (a path without extension or ending in .png). ``--csv`` writes the validation metrics, one
-row per run and iteration, in percent; the same table is printed.
+written as PNG and PDF (a path without extension or ending in .png). ``--csv`` writes the
+validation metrics, one row per run and iteration, in percent; the same table is printed.
 """
 import argparse
 import os
